@@ -1,0 +1,281 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/mongoose-go/mongoose-go/store"
+)
+
+func testOptions(dir string) Options {
+	return Options{
+		NodeName:    "n1",
+		DataDir:     dir,
+		RaftAddr:    "127.0.0.1:0",
+		StaticHosts: []string{"localhost"},
+		HostTypes:   []string{"basic", "advanced"},
+		Auth:        func(string) AuthPolicy { return AuthPolicy{Iterations: 64} },
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PurgeChunk:  7,
+	}
+}
+
+func startNode(t *testing.T, opts Options) *Node {
+	t.Helper()
+	n, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.WaitLeader(ctx); err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	return n
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestDomainOperationsFollowMongooseIM(t *testing.T) {
+	n := startNode(t, testOptions(t.TempDir()))
+	defer n.Close()
+	c := ctx(t)
+	cases := []struct {
+		name string
+		op   func() error
+		want error
+	}{
+		{"add", func() error { return n.AddDomain(c, "Example.COM", "basic") }, nil},
+		{"duplicate same type", func() error { return n.AddDomain(c, "example.com", "basic") }, store.ErrDomainExists},
+		{"duplicate other type", func() error { return n.AddDomain(c, "example.com", "advanced") }, store.ErrDomainExists},
+		{"unknown host type", func() error { return n.AddDomain(c, "x.com", "premium") }, ErrUnknownHostType},
+		{"static name as host type", func() error { return n.AddDomain(c, "x.com", "localhost") }, ErrUnknownHostType},
+		{"static domain", func() error { return n.AddDomain(c, "localhost", "basic") }, ErrStatic},
+		{"invalid name", func() error { return n.AddDomain(c, "bad name", "basic") }, ErrInvalidDomain},
+		{"empty name", func() error { return n.AddDomain(c, "", "basic") }, ErrInvalidDomain},
+		{"disable static", func() error { return n.SetDomainEnabled(c, "localhost", false) }, ErrStatic},
+		{"enable unknown", func() error { return n.SetDomainEnabled(c, "nope.com", true) }, store.ErrDomainNotFound},
+		{"remove static", func() error { return n.RemoveDomain(c, "localhost", "basic", false) }, ErrStatic},
+		{"remove wrong type", func() error { return n.RemoveDomain(c, "example.com", "advanced", false) }, store.ErrWrongHostType},
+		{"remove unknown", func() error { return n.RemoveDomain(c, "nope.com", "basic", false) }, store.ErrDomainNotFound},
+		{"disable", func() error { return n.SetDomainEnabled(c, "example.com", false) }, nil},
+	}
+	for _, tc := range cases {
+		if err := tc.op(); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if _, ok := n.Directory().HostTypeOf("example.com"); ok {
+		t.Error("disabled domain still served")
+	}
+	d, err := n.Domain("example.com")
+	if err != nil || d.Status != store.StatusDisabled || d.HostType != "basic" || d.Static {
+		t.Errorf("details = %+v, %v", d, err)
+	}
+	if err := n.SetDomainEnabled(c, "example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	if ht, ok := n.Directory().HostTypeOf("example.com"); !ok || ht != "basic" {
+		t.Errorf("re-enabled domain: %q %v", ht, ok)
+	}
+	all, _ := n.ListDomains("")
+	if len(all) != 2 || all[0].Name != "example.com" || all[1].Name != "localhost" || !all[1].Static {
+		t.Errorf("list = %+v", all)
+	}
+	if _, err := n.ListDomains("premium"); !errors.Is(err, ErrUnknownHostType) {
+		t.Errorf("list unknown host type: %v", err)
+	}
+}
+
+func TestRemoveDomainPurgesUsersAndAllowsReAdd(t *testing.T) {
+	n := startNode(t, testOptions(t.TempDir()))
+	defer n.Close()
+	c := ctx(t)
+	var events []DomainEvent
+	n.Directory().Watch(func(e DomainEvent) { events = append(events, e) })
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := n.RegisterUser(c, "a.com", fmt.Sprintf("user%d", i), "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.RemoveDomain(c, "a.com", "basic", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Domain("a.com"); !errors.Is(err, store.ErrDomainNotFound) {
+		t.Errorf("removed domain still there: %v", err)
+	}
+	if err := n.RemoveDomain(c, "a.com", "basic", false); !errors.Is(err, store.ErrDomainNotFound) {
+		t.Errorf("second remove: %v", err)
+	}
+	if err := n.AddDomain(c, "a.com", "advanced"); err != nil {
+		t.Fatal(err)
+	}
+	users, _ := n.ListUsers("a.com")
+	if len(users) != 0 {
+		t.Errorf("re-added domain has users %v", users)
+	}
+	kinds := []DomainEventKind{}
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	want := fmt.Sprint([]DomainEventKind{DomainAdded, DomainDeleting, DomainRemoved, DomainAdded})
+	if fmt.Sprint(kinds) != want {
+		t.Errorf("events %v, want %v", kinds, want)
+	}
+}
+
+func TestAsyncRemoveAndEnableWhileDeleting(t *testing.T) {
+	opts := testOptions(t.TempDir())
+	opts.PurgeChunk = 1
+	n := startNode(t, opts)
+	defer n.Close()
+	c := ctx(t)
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := n.RegisterUser(c, "a.com", fmt.Sprintf("u%d", i), "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.RemoveDomain(c, "a.com", "basic", true); err != nil {
+		t.Fatal(err)
+	}
+	// Right after the 202 the domain is deleting (or already gone), never served.
+	if _, ok := n.Directory().HostTypeOf("a.com"); ok {
+		t.Error("deleting domain still served")
+	}
+	if err := n.SetDomainEnabled(c, "a.com", true); err != nil &&
+		!errors.Is(err, store.ErrDomainDeleted) && !errors.Is(err, store.ErrDomainNotFound) {
+		t.Errorf("enable while deleting: %v", err)
+	}
+	waitFor(t, func() bool { _, err := n.Domain("a.com"); return errors.Is(err, store.ErrDomainNotFound) })
+}
+
+func TestUsers(t *testing.T) {
+	n := startNode(t, testOptions(t.TempDir()))
+	defer n.Close()
+	c := ctx(t)
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	j, err := n.RegisterUser(c, "A.com", "Alice", "secret")
+	if err != nil || j.String() != "alice@a.com" {
+		t.Fatalf("register: %v %v", j, err)
+	}
+	if _, err := n.RegisterUser(c, "a.com", "alice", "x"); !errors.Is(err, store.ErrUserExists) {
+		t.Errorf("duplicate user: %v", err)
+	}
+	if _, err := n.RegisterUser(c, "nope.com", "bob", "x"); !errors.Is(err, ErrDomainNotServed) {
+		t.Errorf("unknown domain: %v", err)
+	}
+	if _, err := n.RegisterUser(c, "a.com", "bad user", "x"); !errors.Is(err, ErrInvalidUser) {
+		t.Errorf("invalid user: %v", err)
+	}
+	if _, err := n.RegisterUser(c, "localhost", "root", "pw"); err != nil {
+		t.Errorf("static domain user: %v", err)
+	}
+	if !n.CheckPassword("a.com", "alice", "secret") || n.CheckPassword("a.com", "alice", "wrong") {
+		t.Error("password check")
+	}
+	if err := n.ChangePassword(c, "a.com", "alice", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if !n.CheckPassword("a.com", "alice", "new") {
+		t.Error("new password rejected")
+	}
+	if err := n.ChangePassword(c, "a.com", "alice", ""); !errors.Is(err, ErrEmptyPassword) {
+		t.Errorf("empty password: %v", err)
+	}
+	removed := ""
+	n.OnUserRemoved(func(d, u string) { removed = u + "@" + d })
+	if err := n.RemoveUser(c, "a.com", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if removed != "alice@a.com" {
+		t.Errorf("removal hook got %q", removed)
+	}
+	if err := n.RemoveUser(c, "a.com", "alice"); !errors.Is(err, store.ErrUserNotFound) {
+		t.Errorf("second removal: %v", err)
+	}
+}
+
+func TestRestartKeepsState(t *testing.T) {
+	opts := testOptions(t.TempDir())
+	n := startNode(t, opts)
+	c := ctx(t)
+	for i := range 30 {
+		if err := n.AddDomain(c, fmt.Sprintf("d%d.com", i), "basic"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.SetDomainEnabled(c, "d3.com", false); err != nil {
+		t.Fatal(err)
+	}
+	applied := n.Status().AppliedIndex
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n = startNode(t, opts)
+	defer n.Close()
+	if got := n.Directory().Count(); got != 30 {
+		t.Errorf("after restart %d domains, want 30", got)
+	}
+	if d, _ := n.Domain("d3.com"); d.Status != store.StatusDisabled {
+		t.Errorf("d3 status %v after restart", d.Status)
+	}
+	if got := n.Status().AppliedIndex; got < applied {
+		t.Errorf("applied index went back: %d < %d", got, applied)
+	}
+	if err := n.AddDomain(c, "after.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDomainPassword(t *testing.T) {
+	n := startNode(t, testOptions(t.TempDir()))
+	defer n.Close()
+	c := ctx(t)
+	if err := n.SetDomainPassword(c, "nope.com", "pw"); !errors.Is(err, store.ErrDomainDisabled) {
+		t.Errorf("unknown domain: %v", err)
+	}
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.SetDomainPassword(c, "a.com", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if !n.CheckDomainPassword("a.com", "pw") || n.CheckDomainPassword("a.com", "nope") {
+		t.Error("domain password check")
+	}
+	if err := n.DeleteDomainPassword(c, "a.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.DeleteDomainPassword(c, "a.com"); !errors.Is(err, store.ErrDomainPasswordNone) {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
