@@ -3,9 +3,11 @@ package node
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -44,7 +46,9 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: raft log: %w", err)
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+	// Raft's own log lines go through the node's slog logger, so a quiet logger
+	// silences them too.
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{n.log}})
 	rs.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
 	if err != nil {
 		rs.close()
@@ -109,3 +113,11 @@ func (n *Node) startRaft() error {
 
 // RaftAddr returns the cluster address this node listens on.
 func (n *Node) RaftAddr() string { return string(n.rs.trans.LocalAddr()) }
+
+// slogWriter forwards hclog's formatted lines to slog at warn level.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Warn(strings.TrimSpace(string(p)), "component", "raft")
+	return len(p), nil
+}

@@ -1,0 +1,116 @@
+// Package server assembles a whole mongoose-go node from a configuration: the
+// replicated store (node), the admin REST API listeners and, as they land, the XMPP
+// listeners. `mongoose-go serve` and the end-to-end tests both start nodes through it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/mongoose-go/mongoose-go/node"
+	"github.com/mongoose-go/mongoose-go/node/adminapi"
+	"github.com/mongoose-go/mongoose-go/node/config"
+)
+
+// Server is a running node with its listeners.
+type Server struct {
+	Node   *node.Node
+	cfg    *config.Config
+	log    *slog.Logger
+	admins []*adminapi.Server
+}
+
+// Options adjust a start beyond what the config file says.
+type Options struct {
+	Logger *slog.Logger
+}
+
+// Start opens the node and its listeners. On error everything started is stopped.
+func Start(cfg *config.Config, opts Options) (*Server, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if len(cfg.EmbeddedStoreNotes) > 0 {
+		log.Info("database settings are served by the embedded replicated store; no database connection is made",
+			"keys", cfg.EmbeddedStoreNotes)
+	}
+	n, err := node.Open(node.Options{
+		NodeName:    cfg.Cluster.NodeName,
+		DataDir:     cfg.Cluster.DataDir,
+		RaftAddr:    cfg.Cluster.Listen,
+		Advertise:   cfg.Cluster.Advertise,
+		StaticHosts: cfg.General.Hosts,
+		HostTypes:   cfg.General.HostTypes,
+		Auth:        authPolicy(cfg),
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Node: n, cfg: cfg, log: log}
+	for _, l := range cfg.Listen.HTTP {
+		if l.AdminAPI == nil {
+			continue
+		}
+		addr := net.JoinHostPort(l.IPAddress, strconv.Itoa(l.Port))
+		h := adminapi.Handler(n, adminapi.Config{
+			Path:     l.AdminAPI.Path,
+			Username: l.AdminAPI.Username,
+			Password: l.AdminAPI.Password,
+			Logger:   log,
+		})
+		a, err := adminapi.Listen(addr, h)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		log.Info("admin API listening", "address", a.Addr(), "path", l.AdminAPI.Path)
+		s.admins = append(s.admins, a)
+	}
+	return s, nil
+}
+
+// AdminAddrs returns the bound addresses of the admin API listeners, in config order.
+func (s *Server) AdminAddrs() []string {
+	out := make([]string, len(s.admins))
+	for i, a := range s.admins {
+		out[i] = a.Addr()
+	}
+	return out
+}
+
+// WaitReady blocks until the node's cluster has a leader, so writes can be served.
+func (s *Server) WaitReady(ctx context.Context) error { return s.Node.WaitLeader(ctx) }
+
+// Close stops listeners, then the node.
+func (s *Server) Close() error {
+	var errs []error
+	for _, a := range s.admins {
+		errs = append(errs, a.Close())
+	}
+	errs = append(errs, s.Node.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("server: close: %w", err)
+	}
+	return nil
+}
+
+func authPolicy(cfg *config.Config) func(string) node.AuthPolicy {
+	return func(hostType string) node.AuthPolicy {
+		a := cfg.Auth
+		if hostType != "" {
+			a = cfg.AuthFor(hostType)
+		}
+		return node.AuthPolicy{
+			PlainPasswords: a.Password.Format == "plain",
+			Hashes:         a.Password.Hash,
+			Iterations:     a.Password.ScramIterations,
+			MaxUsers:       a.MaxUsersPerDomain,
+		}
+	}
+}
