@@ -189,6 +189,9 @@ func (n *Node) Apply(ctx context.Context, m store.Mutation) (any, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
+	if err := n.awaitLeadership(ctx, timeout); err != nil {
+		return nil, err
+	}
 	f := n.raft.Apply(data, timeout)
 	if err := f.Error(); err != nil {
 		switch {
@@ -207,6 +210,36 @@ func (n *Node) Apply(ctx context.Context, m store.Mutation) (any, error) {
 		return nil, fmt.Errorf("node: apply: unexpected response %T", f.Response())
 	}
 	return res.Value, res.Err
+}
+
+// noLeaderWait bounds how long a write waits for an election to finish: a node that
+// has just started, or a cluster that has just lost its leader, elects one within a
+// few election timeouts, and failing the write in that window would only push a retry
+// loop onto every caller.
+const noLeaderWait = 5 * time.Second
+
+// awaitLeadership returns when this node is the leader, or ErrNoLeader when another
+// node leads (writes are not forwarded yet) or no leader appears in time.
+func (n *Node) awaitLeadership(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(min(timeout, noLeaderWait))
+	for {
+		if n.raft.State() == raft.Leader {
+			return nil
+		}
+		if addr, _ := n.raft.LeaderWithID(); addr != "" {
+			return fmt.Errorf("%w: the leader is %s", ErrNoLeader, addr)
+		}
+		if time.Now().After(deadline) {
+			return ErrNoLeader
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNoLeader, ctx.Err())
+		case <-n.ctx.Done():
+			return ErrClosed
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Status is a node's view of itself and the cluster.
