@@ -45,4 +45,3 @@ func newConfigCmd() *cobra.Command {
 	})
 	return c
 }
-
