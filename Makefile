@@ -47,7 +47,8 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 $(PKGS)
 
 bench-domains:
-	$(GO) test -run='^$$' -bench='Domain' -benchmem -benchtime=1x -count=1 ./node/server/
+	$(GO) test -run='^$$' -bench='DomainCreateREST' -benchtime=5000x -count=1 ./node/server/
+	$(GO) test -run='^$$' -bench='Restart100kDomains' -benchtime=3x -count=1 ./node/server/
 
 lint: vet
 

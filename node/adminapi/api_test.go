@@ -208,3 +208,12 @@ func TestOversizedBody(t *testing.T) {
 		t.Errorf("oversized body: %d %s", code, body)
 	}
 }
+
+func TestDomainServiceDisabled(t *testing.T) {
+	ts, _ := startAPI(t, adminapi.Config{Path: "/api", DomainServiceDisabled: true})
+	run(t, ts, []call{
+		{"put", "PUT", "/api/domains/a.com", `{"host_type":"type1"}`, 403, `"Dynamic domains service is disabled"`},
+		{"get", "GET", "/api/domains/a.com", "", 403, `"Dynamic domains service is disabled"`},
+		{"users still work", "GET", "/api/users/localhost", "", 200, `[]`},
+	})
+}

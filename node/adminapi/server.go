@@ -45,7 +45,10 @@ type Config struct {
 	// Username and Password enable HTTP Basic auth; both empty means no auth, and then
 	// requests that carry credentials are refused, as in MongooseIM.
 	Username, Password string
-	Logger             *slog.Logger
+	// DomainServiceDisabled mirrors MongooseIM without [services.service_domain_db]:
+	// every domain request is refused with 403 "Dynamic domains service is disabled".
+	DomainServiceDisabled bool
+	Logger                *slog.Logger
 }
 
 // MaxBodyBytes bounds request bodies.
@@ -61,6 +64,11 @@ func Handler(b Backend, cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		method, path, _ := strings.Cut(pattern, " ")
+		if cfg.DomainServiceDisabled && strings.HasPrefix(path, "/domains") {
+			h = func(http.ResponseWriter, *http.Request) error {
+				return errorf(http.StatusForbidden, "Dynamic domains service is disabled")
+			}
+		}
 		mux.Handle(method+" "+base+path, a.wrap(h))
 	}
 	route("GET /domains", a.listDomains)

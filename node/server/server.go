@@ -62,7 +62,9 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 			Path:     l.AdminAPI.Path,
 			Username: l.AdminAPI.Username,
 			Password: l.AdminAPI.Password,
-			Logger:   log,
+			// MongooseIM refuses domain requests when the domain service is off.
+			DomainServiceDisabled: cfg.Services["service_domain_db"] == nil,
+			Logger:                log,
 		})
 		a, err := adminapi.Listen(addr, h)
 		if err != nil {
