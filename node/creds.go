@@ -48,3 +48,16 @@ func verifyCreds(stored, password string) bool {
 	}
 	return scram.Verify(c, password)
 }
+
+// Credentials returns an account's credentials for SASL: SCRAM keys, or the plain
+// password for plain-format stores. A missing account is scram.ErrUnknownUser.
+func (n *Node) Credentials(domain, user string) (scram.Credentials, error) {
+	stored, ok := n.UserCreds(domain, user)
+	if !ok {
+		return scram.Credentials{}, scram.ErrUnknownUser
+	}
+	if plain, ok := strings.CutPrefix(stored, plainPrefix); ok {
+		return scram.Credentials{Iterations: n.iterations(), Plain: plain}, nil
+	}
+	return scram.Unmarshal(stored)
+}

@@ -36,6 +36,7 @@ type Backend interface {
 	RemoveUser(ctx context.Context, domain, user string) error
 	ListUsers(domain string) ([]string, error)
 	Status() node.Status
+	Directory() *node.Directory
 }
 
 // Config is one mongoose_admin_api handler.
@@ -48,7 +49,10 @@ type Config struct {
 	// DomainServiceDisabled mirrors MongooseIM without [services.service_domain_db]:
 	// every domain request is refused with 403 "Dynamic domains service is disabled".
 	DomainServiceDisabled bool
-	Logger                *slog.Logger
+	// Sessions enables /sessions and /stanzas; Accounts lets /stanzas check senders.
+	Sessions Sessions
+	Accounts Accounts
+	Logger   *slog.Logger
 }
 
 // MaxBodyBytes bounds request bodies.
@@ -84,6 +88,9 @@ func Handler(b Backend, cfg Config) http.Handler {
 	route("POST /users/{domain}", a.postUser)
 	route("PUT /users/{domain}/{username}", a.putUser)
 	route("DELETE /users/{domain}/{username}", a.deleteUser)
+	if cfg.Sessions != nil {
+		a.sessionRoutes(route)
+	}
 	return a.authenticate(mux)
 }
 
