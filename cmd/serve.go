@@ -44,7 +44,7 @@ func newServeCmd() *cobra.Command {
 			}
 			log := newLogger(cfg)
 			slog.SetDefault(log)
-			srv, err := server.Start(cfg, server.Options{Logger: log})
+			srv, err := server.Start(cfg, server.Options{Logger: log, Version: Version})
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,9 @@ import (
 	"github.com/mongoose-go/mongoose-go/node"
 	"github.com/mongoose-go/mongoose-go/node/adminapi"
 	"github.com/mongoose-go/mongoose-go/node/config"
+	"github.com/mongoose-go/mongoose-go/xmpp/c2s"
+	"github.com/mongoose-go/mongoose-go/xmpp/disco"
+	"github.com/mongoose-go/mongoose-go/xmpp/router"
 )
 
 // Server is a running node with its listeners.
@@ -22,11 +25,19 @@ type Server struct {
 	cfg    *config.Config
 	log    *slog.Logger
 	admins []*adminapi.Server
+	c2s    []*c2s.Listener
+
+	// Router delivers stanzas between this node's sessions; Disco collects the
+	// features modules advertise per host type.
+	Router *router.Router
+	Disco  *disco.Registry
 }
 
 // Options adjust a start beyond what the config file says.
 type Options struct {
 	Logger *slog.Logger
+	// Version is reported by XEP-0092.
+	Version string
 }
 
 // Start opens the node and its listeners. On error everything started is stopped.
@@ -53,6 +64,10 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Node: n, cfg: cfg, log: log}
+	if err := s.startXMPP(opts); err != nil {
+		s.Close()
+		return nil, err
+	}
 	for _, l := range cfg.Listen.HTTP {
 		if l.AdminAPI == nil {
 			continue
@@ -64,6 +79,8 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 			Password: l.AdminAPI.Password,
 			// MongooseIM refuses domain requests when the domain service is off.
 			DomainServiceDisabled: cfg.Services["service_domain_db"] == nil,
+			Sessions:              s.Router,
+			Accounts:              accounts{n},
 			Logger:                log,
 		})
 		a, err := adminapi.Listen(addr, h)
@@ -86,12 +103,24 @@ func (s *Server) AdminAddrs() []string {
 	return out
 }
 
+// C2SAddrs returns the bound addresses of the c2s listeners, in config order.
+func (s *Server) C2SAddrs() []string {
+	out := make([]string, len(s.c2s))
+	for i, l := range s.c2s {
+		out[i] = l.Addr().String()
+	}
+	return out
+}
+
 // WaitReady blocks until the node's cluster has a leader, so writes can be served.
 func (s *Server) WaitReady(ctx context.Context) error { return s.Node.WaitLeader(ctx) }
 
 // Close stops listeners, then the node.
 func (s *Server) Close() error {
 	var errs []error
+	for _, l := range s.c2s {
+		errs = append(errs, l.Close())
+	}
 	for _, a := range s.admins {
 		errs = append(errs, a.Close())
 	}

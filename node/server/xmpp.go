@@ -1,0 +1,140 @@
+package server
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/mongoose-go/mongoose-go/node"
+	"github.com/mongoose-go/mongoose-go/node/config"
+	"github.com/mongoose-go/mongoose-go/xmpp/c2s"
+	"github.com/mongoose-go/mongoose-go/xmpp/disco"
+	"github.com/mongoose-go/mongoose-go/xmpp/entitytime"
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/ping"
+	"github.com/mongoose-go/mongoose-go/xmpp/router"
+	"github.com/mongoose-go/mongoose-go/xmpp/tlscert"
+	"github.com/mongoose-go/mongoose-go/xmpp/version"
+)
+
+// accounts adapts the node to the XMPP layer's account interfaces.
+type accounts struct{ n *node.Node }
+
+func (a accounts) UserExists(domain, user string) bool {
+	_, ok := a.n.UserCreds(domain, user)
+	return ok
+}
+
+// startXMPP builds the router with the server's own IQ handlers, ties domain and
+// account events to session closing, and opens every [[listen.c2s]].
+func (s *Server) startXMPP(opts Options) error {
+	r, err := router.New(router.Config{
+		Directory:    s.Node.Directory(),
+		Accounts:     accounts{s.Node},
+		SessionLimit: s.sessionLimit,
+		Logger:       s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.Router = r
+	s.Disco = disco.NewRegistry()
+	// Server-wide handlers are registered for every host type ("").
+	ping.Register(r, "")
+	version.Register(r, "", version.Config{Version: opts.Version})
+	entitytime.Register(r, "", time.Now)
+	disco.Register(r, "", disco.Config{Registry: s.Disco, Accounts: accounts{s.Node}})
+
+	// Disabling or removing a domain closes its sessions on this node as the raft
+	// entry applies; the watcher must not block the apply goroutine.
+	s.Node.Directory().Watch(func(ev node.DomainEvent) {
+		switch ev.Kind {
+		case node.DomainDisabled, node.DomainDeleting, node.DomainRemoved:
+			go r.CloseDomain(ev.Domain)
+		}
+	})
+	s.Node.OnUserRemoved(func(domain, user string) { go r.CloseUser(domain, user) })
+
+	for i, l := range s.cfg.Listen.C2S {
+		lc, err := s.c2sConfig(l)
+		if err != nil {
+			return fmt.Errorf("listen.c2s[%d]: %w", i, err)
+		}
+		ln, err := c2s.Listen(lc)
+		if err != nil {
+			return fmt.Errorf("listen.c2s[%d]: %w", i, err)
+		}
+		s.log.Info("c2s listening", "address", ln.Addr().String(), "tls", lc.TLSMode.String())
+		s.c2s = append(s.c2s, ln)
+	}
+	return nil
+}
+
+func (s *Server) c2sConfig(l config.C2SListener) (c2s.Config, error) {
+	cfg := s.cfg
+	lc := c2s.Config{
+		Addr:                net.JoinHostPort(l.IPAddress, strconv.Itoa(l.Port)),
+		MaxStanzaSize:       l.MaxStanzaSize,
+		StateTimeout:        stateTimeout(l.StateTimeout),
+		MaxConnections:      l.MaxConnections,
+		DefaultServerDomain: cfg.General.DefaultServerDomain,
+		Directory:           s.Node.Directory(),
+		Accounts:            s.Node,
+		Router:              s.Router,
+		Mechanisms:          func(ht string) []string { return cfg.AuthFor(ht).SASLMechanisms },
+		ScramIterations:     func(ht string) int { return cfg.AuthFor(ht).Password.ScramIterations },
+		NoLegacySession:     !l.BackwardsCompatibleSession,
+		Logger:              s.log,
+	}
+	if l.Shaper != "" && l.Shaper != "none" {
+		lc.ShaperRate = cfg.Shapers[l.Shaper]
+	}
+	if l.TLS == nil {
+		return lc, nil
+	}
+	mode, err := c2s.ParseTLSMode(l.TLS.Mode)
+	if err != nil {
+		return lc, err
+	}
+	cert, err := s.certificate(l.TLS)
+	if err != nil {
+		return lc, err
+	}
+	lc.TLSMode = mode
+	lc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	return lc, nil
+}
+
+// certificate loads the configured certificate, or generates a self-signed one once
+// into the data dir for the static hosts and the default server domain. Dynamic
+// domains come and go at run time, so clients of those need a real certificate
+// configured or must be told to trust this one.
+func (s *Server) certificate(t *config.TLSConfig) (tls.Certificate, error) {
+	if t.CertFile != "" {
+		return tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	}
+	hosts := append([]string{s.cfg.General.DefaultServerDomain}, s.cfg.General.Hosts...)
+	return tlscert.LoadOrCreate(s.cfg.Cluster.DataDir, hosts)
+}
+
+// sessionLimit resolves the max_user_sessions access rule of a host type; the first
+// clause with an integer value wins (ACL matching per user arrives with the access
+// rules work), 10 as in MongooseIM's default config otherwise.
+func (s *Server) sessionLimit(hostType string, _ jid.JID) int {
+	for _, c := range s.cfg.AccessFor(hostType)["max_user_sessions"] {
+		if n, ok := c.IntValue(); ok {
+			return n
+		}
+	}
+	return router.DefaultMaxSessions
+}
+
+// stateTimeout maps the config's 0 ("infinity") to a day: c2s reads 0 as its default.
+func stateTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return 24 * time.Hour
+	}
+	return d
+}
