@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/mongoose-go/mongoose-go/node"
@@ -33,6 +34,17 @@ func domainName(r *http.Request) (string, error) {
 	return d, nil
 }
 
+// domainAndBody reads the {domain} path segment, then the JSON body: MongooseIM's
+// order, so a bad name wins over a bad body.
+func domainAndBody(r *http.Request) (string, map[string]json.RawMessage, error) {
+	name, err := domainName(r)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := parseBody(r)
+	return name, body, err
+}
+
 func (a *api) listDomains(w http.ResponseWriter, r *http.Request) error {
 	ds, err := a.b.ListDomains(r.URL.Query().Get("host_type"))
 	if err != nil {
@@ -63,11 +75,7 @@ func (a *api) getDomain(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) putDomain(w http.ResponseWriter, r *http.Request) error {
-	name, err := domainName(r)
-	if err != nil {
-		return err
-	}
-	body, err := parseBody(r)
+	name, body, err := domainAndBody(r)
 	if err != nil {
 		return err
 	}
@@ -83,11 +91,7 @@ func (a *api) putDomain(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) patchDomain(w http.ResponseWriter, r *http.Request) error {
-	name, err := domainName(r)
-	if err != nil {
-		return err
-	}
-	body, err := parseBody(r)
+	name, body, err := domainAndBody(r)
 	if err != nil {
 		return err
 	}
@@ -103,11 +107,7 @@ func (a *api) patchDomain(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) deleteDomain(w http.ResponseWriter, r *http.Request) error {
-	name, err := domainName(r)
-	if err != nil {
-		return err
-	}
-	body, err := parseBody(r)
+	name, body, err := domainAndBody(r)
 	if err != nil {
 		return err
 	}
@@ -133,11 +133,7 @@ func (a *api) deleteDomain(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) putDomainPassword(w http.ResponseWriter, r *http.Request) error {
-	name, err := domainName(r)
-	if err != nil {
-		return err
-	}
-	body, err := parseBody(r)
+	name, body, err := domainAndBody(r)
 	if err != nil {
 		return err
 	}
