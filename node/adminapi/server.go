@@ -6,6 +6,7 @@ package adminapi
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,11 +194,14 @@ type Server struct {
 	ln  net.Listener
 }
 
-// Listen binds addr and starts serving h in the background.
-func Listen(addr string, h http.Handler) (*Server, error) {
+// Listen binds addr and starts serving h in the background, over TLS when tc is set.
+func Listen(addr string, h http.Handler, tc *tls.Config) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("adminapi: listen %s: %w", addr, err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
 	}
 	s := &Server{ln: ln, srv: &http.Server{
 		Handler:           h,

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,7 +84,14 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 			Accounts:              accounts{n},
 			Logger:                log,
 		})
-		a, err := adminapi.Listen(addr, h)
+		var tc *tls.Config
+		if l.TLS != nil {
+			if tc, err = s.tlsConfig(l.TLS); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("listen.http: %w", err)
+			}
+		}
+		a, err := adminapi.Listen(addr, h, tc)
 		if err != nil {
 			s.Close()
 			return nil, err

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/ping"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
-	"github.com/mongoose-go/mongoose-go/xmpp/tlscert"
 	"github.com/mongoose-go/mongoose-go/xmpp/version"
 )
 
@@ -98,25 +96,13 @@ func (s *Server) c2sConfig(l config.C2SListener) (c2s.Config, error) {
 	if err != nil {
 		return lc, err
 	}
-	cert, err := s.certificate(l.TLS)
+	tc, err := s.tlsConfig(l.TLS)
 	if err != nil {
 		return lc, err
 	}
 	lc.TLSMode = mode
-	lc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	lc.TLS = tc
 	return lc, nil
-}
-
-// certificate loads the configured certificate, or generates a self-signed one once
-// into the data dir for the static hosts and the default server domain. Dynamic
-// domains come and go at run time, so clients of those need a real certificate
-// configured or must be told to trust this one.
-func (s *Server) certificate(t *config.TLSConfig) (tls.Certificate, error) {
-	if t.CertFile != "" {
-		return tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	}
-	hosts := append([]string{s.cfg.General.DefaultServerDomain}, s.cfg.General.Hosts...)
-	return tlscert.LoadOrCreate(s.cfg.Cluster.DataDir, hosts)
 }
 
 // sessionLimit resolves the max_user_sessions access rule of a host type; the first
