@@ -39,6 +39,10 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("c2s listeners: %d", len(c.Listen.C2S))
 	}
 	l := c.Listen.C2S[0]
+	if l.TLS == nil || l.TLS.Mode != "starttls" || l.TLS.CertFile != "" {
+		t.Errorf("default c2s TLS %+v, want starttls with a generated certificate", l.TLS)
+	}
+	l.TLS = nil
 	want := C2SListener{
 		Port: 5222, IPAddress: "0.0.0.0", MaxStanzaSize: 65536, StateTimeout: 5 * time.Second,
 		Shaper: "normal", Backlog: 1024, Access: "c2s", BackwardsCompatibleSession: true,

@@ -19,6 +19,10 @@ func TestConfig(dir string) *config.Config {
 	for i := range cfg.Listen.C2S {
 		cfg.Listen.C2S[i].IPAddress = "127.0.0.1"
 		cfg.Listen.C2S[i].Port = 0
+		// Tests opt in to TLS; plain TCP lets them use PLAIN and raw bytes.
+		cfg.Listen.C2S[i].TLS = nil
+		// The default shaper (16 KB/s) would throttle load tests.
+		cfg.Listen.C2S[i].Shaper = "none"
 	}
 	cfg.Auth.Password.ScramIterations = 64
 	return cfg
