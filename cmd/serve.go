@@ -23,6 +23,7 @@ func newServeCmd() *cobra.Command {
 		dataDir  string
 		nodeName string
 		listen   string
+		join     []string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -41,6 +42,9 @@ func newServeCmd() *cobra.Command {
 			}
 			if listen != "" {
 				cfg.Cluster.Listen = listen
+			}
+			if len(join) > 0 {
+				cfg.Cluster.Join = join
 			}
 			log := newLogger(cfg)
 			slog.SetDefault(log)
@@ -66,6 +70,7 @@ func newServeCmd() *cobra.Command {
 	c.Flags().StringVar(&dataDir, "data-dir", "", "override cluster.data_dir")
 	c.Flags().StringVar(&nodeName, "node-name", "", "override cluster.node_name")
 	c.Flags().StringVar(&listen, "cluster-listen", "", "override cluster.listen (host:port)")
+	c.Flags().StringSliceVar(&join, "join", nil, "override cluster.join: members' cluster addresses (host:port,...) to join when the data dir holds no raft state")
 	return c
 }
 

@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/mongoose-go/mongoose-go/node/cluster"
 	"github.com/mongoose-go/mongoose-go/raftfsm"
 	"github.com/mongoose-go/mongoose-go/store"
 )
@@ -46,6 +48,15 @@ type Options struct {
 	Logger *slog.Logger
 	// PurgeChunk bounds how many keys one purge entry deletes (default 1000).
 	PurgeChunk int
+	// Join lists members' cluster addresses. A node whose data dir holds no raft state
+	// asks them to add it instead of bootstrapping; a node with state ignores it.
+	Join []string
+	// JoinTimeout bounds joining at start (default 10 s).
+	JoinTimeout time.Duration
+	// Secret is the cluster secret every peer proves on the cluster port.
+	Secret string
+	// Raft overrides raft timings (tests).
+	Raft RaftTuning
 }
 
 // Node is a running node.
@@ -54,9 +65,29 @@ type Node struct {
 	log  *slog.Logger
 
 	fsm  *raftfsm.FSM
-	raft *raft.Raft
-	rs   *raftStores
+	port *cluster.Port
 	dir  *Directory
+
+	// raftp is swapped when the node restarts raft to join another cluster.
+	raftp atomic.Pointer[raft.Raft]
+	// lifeMu serialises what starts and stops raft: join, leave, close. rs and the
+	// leadership watcher belong to it.
+	lifeMu    sync.Mutex
+	rs        *raftStores
+	watchStop chan struct{}
+	watchDone chan struct{}
+	// left is set once this node has left its cluster; it then serves no writes.
+	left atomic.Bool
+	// restores counts snapshot installs (tests check that catch-up used one).
+	restores  atomic.Int64
+	closeOnce sync.Once
+	closeErr  error
+
+	// visible is the last raft index applied with its effects visible to readers;
+	// appliedSig is closed and replaced whenever it moves.
+	visible    atomic.Uint64
+	appliedMu  sync.Mutex
+	appliedSig chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -81,8 +112,9 @@ var (
 // StoreFile is the name of the state file inside the data dir.
 const StoreFile = "state.db"
 
-// Open starts a node: opens the store, loads the directory, starts raft and, when the
-// data dir holds no raft state yet, bootstraps a one-node cluster.
+// Open starts a node: opens the store, loads the directory, opens the cluster port and
+// starts raft. A data dir without raft state bootstraps a one-node cluster, or, when
+// opts.Join lists members, joins theirs (failing after opts.JoinTimeout).
 func Open(opts Options) (*Node, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -93,21 +125,25 @@ func Open(opts Options) (*Node, error) {
 	if opts.PurgeChunk <= 0 {
 		opts.PurgeChunk = 1000
 	}
+	if opts.JoinTimeout <= 0 {
+		opts.JoinTimeout = defaultJoinTimeout
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
 	n := &Node{
-		opts:    opts,
-		log:     opts.Logger,
-		dir:     newDirectory(opts.StaticHosts, opts.HostTypes),
-		purging: map[string]bool{},
+		opts:       opts,
+		log:        opts.Logger,
+		dir:        newDirectory(opts.StaticHosts, opts.HostTypes),
+		purging:    map[string]bool{},
+		appliedSig: make(chan struct{}),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 
 	fsm, err := raftfsm.Open(filepath.Join(opts.DataDir, StoreFile), raftfsm.Options{
 		Logger:    opts.Logger,
 		OnApplied: n.onApplied,
-		OnRestore: n.reloadDirectory,
+		OnRestore: n.onRestore,
 	})
 	if err != nil {
 		return nil, err
@@ -117,30 +153,58 @@ func Open(opts Options) (*Node, error) {
 		fsm.Close()
 		return nil, fmt.Errorf("node: load domains: %w", err)
 	}
-	if err := n.startRaft(); err != nil {
+	idx, _ := fsm.AppliedIndex()
+	n.visible.Store(idx)
+	n.port, err = cluster.Listen(cluster.Config{
+		Listen:    opts.RaftAddr,
+		Advertise: opts.Advertise,
+		Secret:    opts.Secret,
+		DataDir:   opts.DataDir,
+		NodeName:  opts.NodeName,
+		Logger:    opts.Logger,
+	})
+	if err != nil {
 		fsm.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	join := n.joinTargets(opts.Join)
+	n.lifeMu.Lock()
+	has, err := n.startRaft(len(join) == 0)
+	n.lifeMu.Unlock()
+	if err != nil {
+		n.Close()
 		return nil, err
 	}
-	n.wg.Add(1)
-	go n.watchLeadership()
+	// Handlers go in once raft runs: they all consult it.
+	n.registerRPC()
+	switch {
+	case has && len(join) > 0:
+		n.log.Info("cluster join ignored: this node already has raft state", "join", opts.Join)
+	case !has && len(join) > 0:
+		ctx, cancel := context.WithTimeout(n.ctx, opts.JoinTimeout)
+		err := n.joinVia(ctx, join)
+		cancel()
+		if err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
-// Close stops raft and closes the store. It does not leave the cluster.
+// Close stops raft, the cluster port and the store. It does not leave the cluster.
 func (n *Node) Close() error {
-	n.cancel()
-	var errs []error
-	if n.raft != nil {
-		if err := n.raft.Shutdown().Error(); err != nil {
-			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
-		}
-	}
-	n.wg.Wait()
-	if n.rs != nil {
-		errs = append(errs, n.rs.close())
-	}
-	errs = append(errs, n.fsm.Close())
-	return errors.Join(errs...)
+	n.closeOnce.Do(func() {
+		n.cancel()
+		n.lifeMu.Lock()
+		errs := []error{n.stopRaft()}
+		n.lifeMu.Unlock()
+		errs = append(errs, n.port.Close())
+		n.wg.Wait()
+		errs = append(errs, n.fsm.Close())
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
 }
 
 // Directory returns the node's domain directory.
@@ -168,77 +232,11 @@ func (n *Node) onApplied(batch []raftfsm.Applied) {
 	}
 }
 
-func (n *Node) reloadDirectory() {
+func (n *Node) onRestore() {
+	n.restores.Add(1)
 	if err := n.fsm.View(n.dir.load); err != nil {
 		// The store was just written by Restore; failing to read it is fatal.
 		panic(fmt.Sprintf("node: reload directory: %v", err))
-	}
-}
-
-// applyTimeout bounds how long a write waits to be committed.
-const applyTimeout = 10 * time.Second
-
-// Apply proposes a mutation and waits until it is committed and applied on this node.
-// The returned error is the mutation's domain error, ErrNoLeader, or a raft failure.
-func (n *Node) Apply(ctx context.Context, m store.Mutation) (any, error) {
-	data, err := raftfsm.Encode(m)
-	if err != nil {
-		return nil, err
-	}
-	timeout := applyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	if err := n.awaitLeadership(ctx, timeout); err != nil {
-		return nil, err
-	}
-	f := n.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
-		switch {
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
-			errors.Is(err, raft.ErrEnqueueTimeout):
-			return nil, fmt.Errorf("%w (%v)", ErrNoLeader, err)
-		case errors.Is(err, raft.ErrRaftShutdown):
-			return nil, ErrClosed
-		}
-		return nil, fmt.Errorf("node: apply: %w", err)
-	}
-	res, ok := f.Response().(raftfsm.Result)
-	if !ok {
-		// Only entries below the stored applied index have no response, and a new
-		// proposal is never one of them.
-		return nil, fmt.Errorf("node: apply: unexpected response %T", f.Response())
-	}
-	return res.Value, res.Err
-}
-
-// noLeaderWait bounds how long a write waits for an election to finish: a node that
-// has just started, or a cluster that has just lost its leader, elects one within a
-// few election timeouts, and failing the write in that window would only push a retry
-// loop onto every caller.
-const noLeaderWait = 5 * time.Second
-
-// awaitLeadership returns when this node is the leader, or ErrNoLeader when another
-// node leads (writes are not forwarded yet) or no leader appears in time.
-func (n *Node) awaitLeadership(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(min(timeout, noLeaderWait))
-	for {
-		if n.raft.State() == raft.Leader {
-			return nil
-		}
-		if addr, _ := n.raft.LeaderWithID(); addr != "" {
-			return fmt.Errorf("%w: the leader is %s", ErrNoLeader, addr)
-		}
-		if time.Now().After(deadline) {
-			return ErrNoLeader
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ErrNoLeader, ctx.Err())
-		case <-n.ctx.Done():
-			return ErrClosed
-		case <-time.After(10 * time.Millisecond):
-		}
 	}
 }
 
@@ -254,11 +252,16 @@ type Status struct {
 
 // Status reports raft state, leader and applied index.
 func (n *Node) Status() Status {
-	addr, id := n.raft.LeaderWithID()
-	idx, _ := n.fsm.AppliedIndex()
+	r := n.raftp.Load()
+	addr, id := r.LeaderWithID()
+	idx := n.visible.Load()
+	state := r.State().String()
+	if n.left.Load() {
+		state = "Left"
+	}
 	return Status{
 		Node:         n.opts.NodeName,
-		RaftState:    n.raft.State().String(),
+		RaftState:    state,
 		Leader:       string(id),
 		LeaderAddr:   string(addr),
 		AppliedIndex: idx,
@@ -271,7 +274,7 @@ func (n *Node) WaitLeader(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if addr, _ := n.raft.LeaderWithID(); addr != "" {
+		if addr, _ := n.raftp.Load().LeaderWithID(); addr != "" {
 			return nil
 		}
 		select {
@@ -284,12 +287,12 @@ func (n *Node) WaitLeader(ctx context.Context) error {
 
 // watchLeadership resumes unfinished domain removals whenever this node becomes leader,
 // so a removal survives the crash of the node that started it.
-func (n *Node) watchLeadership() {
-	defer n.wg.Done()
-	ch := n.raft.LeaderCh()
+func (n *Node) watchLeadership(r *raft.Raft, stop, done chan struct{}) {
+	defer close(done)
+	ch := r.LeaderCh()
 	for {
 		select {
-		case <-n.ctx.Done():
+		case <-stop:
 			return
 		case isLeader := <-ch:
 			if isLeader {
@@ -297,4 +300,19 @@ func (n *Node) watchLeadership() {
 			}
 		}
 	}
+}
+
+// startWatcher and stopWatcher run under lifeMu, around each raft instance.
+func (n *Node) startWatcher(r *raft.Raft) {
+	n.watchStop, n.watchDone = make(chan struct{}), make(chan struct{})
+	go n.watchLeadership(r, n.watchStop, n.watchDone)
+}
+
+func (n *Node) stopWatcher() {
+	if n.watchStop == nil {
+		return
+	}
+	close(n.watchStop)
+	<-n.watchDone
+	n.watchStop, n.watchDone = nil, nil
 }

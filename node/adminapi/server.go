@@ -89,6 +89,7 @@ func Handler(b Backend, cfg Config) http.Handler {
 	route("POST /users/{domain}", a.postUser)
 	route("PUT /users/{domain}/{username}", a.putUser)
 	route("DELETE /users/{domain}/{username}", a.deleteUser)
+	a.clusterRoutes(route)
 	if cfg.Sessions != nil {
 		a.sessionRoutes(route)
 	}

@@ -56,6 +56,8 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 		DataDir:     cfg.Cluster.DataDir,
 		RaftAddr:    cfg.Cluster.Listen,
 		Advertise:   cfg.Cluster.Advertise,
+		Join:        cfg.Cluster.Join,
+		Secret:      cfg.Cluster.Secret,
 		StaticHosts: cfg.General.Hosts,
 		HostTypes:   cfg.General.HostTypes,
 		Auth:        authPolicy(cfg),
