@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X github.com/mongoose-go/mongoose-go/cmd.Version=$(VERSION)
 PKGS      := ./...
 FUZZTIME  ?= 5s
 
-.PHONY: build run test vet unit race fuzz fuzz-short bench bench-domains lint clean
+.PHONY: build run test vet unit race fuzz fuzz-short bench bench-domains bench-chat lint clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -49,6 +49,9 @@ bench:
 bench-domains:
 	$(GO) test -run='^$$' -bench='DomainCreateREST' -benchtime=5000x -count=1 ./node/server/
 	$(GO) test -run='^$$' -bench='Restart100kDomains' -benchtime=3x -count=1 ./node/server/
+
+bench-chat:
+	$(GO) test -run='^$$' -bench='Chat' -benchtime=200000x -count=1 ./node/server/
 
 lint: vet
 
