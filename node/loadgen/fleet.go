@@ -86,7 +86,11 @@ func Login(ctx context.Context, cfg LoginConfig, accts []Account) (*Fleet, Login
 			StartTLS: cfg.StartTLS, Mechanism: cfg.Mechanism, Timeout: cfg.Timeout,
 		})
 		if err == nil && cfg.Presence {
-			if err = c.SendPresence(); err != nil {
+			timeout := cfg.Timeout
+			if timeout <= 0 {
+				timeout = loadclient.DefaultTimeout
+			}
+			if err = c.Available(timeout); err != nil {
 				c.Close()
 			}
 		}

@@ -72,7 +72,7 @@ func TestChatBouncesAndRepeatedExchanges(t *testing.T) {
 		t.Fatalf("second provisioning: %v", err)
 	}
 	// user_3 was never created.
-	fleet, login := loadgen.Login(ctx, loadgen.LoginConfig{Addr: s.C2SAddrs()[0]}, loadgen.Accounts(domains, 3))
+	fleet, login := loadgen.Login(ctx, loadgen.LoginConfig{Addr: s.C2SAddrs()[0], Presence: true}, loadgen.Accounts(domains, 3))
 	defer fleet.Close()
 	if login.Connections != 2 || login.Failures != 1 || len(login.Errors) != 1 {
 		t.Fatalf("login: %+v", login)

@@ -157,6 +157,29 @@ func (c *Client) SendPresence() error {
 	return c.write(func(b []byte) []byte { return append(b, `<presence/>`...) })
 }
 
+// Available sends initial presence and waits for the server to echo it back to this
+// resource (RFC 6121 section 4.2.2), so that the session is available, and gets
+// bare-JID messages, before the caller starts a workload. Other stanzas read meanwhile
+// are discarded.
+func (c *Client) Available(timeout time.Duration) error {
+	if err := c.SendPresence(); err != nil {
+		return err
+	}
+	if err := c.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	defer c.SetReadDeadline(time.Time{})
+	for {
+		el, err := c.Next()
+		if err != nil {
+			return fmt.Errorf("loadclient: waiting for own presence: %w", err)
+		}
+		if el.Local == "presence" && el.Attr("from") == c.jid && el.Attr("type") == "" {
+			return nil
+		}
+	}
+}
+
 // Send writes an element in the stream's content namespace.
 func (c *Client) Send(el *xmlstream.Element) error {
 	return c.write(func(b []byte) []byte { return el.AppendXML(b, xmlstream.ClientNamespace) })
