@@ -29,6 +29,8 @@ var kinds = map[byte]func() store.Mutation{
 	10: func() store.Mutation { return new(store.AddUser) },
 	11: func() store.Mutation { return new(store.SetUserPassword) },
 	12: func() store.Mutation { return new(store.RemoveUser) },
+	20: func() store.Mutation { return new(store.SetRosterItem) },
+	21: func() store.Mutation { return new(store.RemoveRoster) },
 }
 
 var kindOf = func() map[reflect.Type]byte {

@@ -53,6 +53,8 @@ type Config struct {
 	// Sessions enables /sessions and /stanzas; Accounts lets /stanzas check senders.
 	Sessions Sessions
 	Accounts Accounts
+	// Contacts enables /contacts (contacts.go).
+	Contacts Contacts
 	Logger   *slog.Logger
 }
 
@@ -92,6 +94,9 @@ func Handler(b Backend, cfg Config) http.Handler {
 	a.clusterRoutes(route)
 	if cfg.Sessions != nil {
 		a.sessionRoutes(route)
+	}
+	if cfg.Contacts != nil {
+		a.contactRoutes(route)
 	}
 	return a.authenticate(mux)
 }

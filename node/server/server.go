@@ -15,8 +15,11 @@ import (
 	"github.com/mongoose-go/mongoose-go/node"
 	"github.com/mongoose-go/mongoose-go/node/adminapi"
 	"github.com/mongoose-go/mongoose-go/node/config"
+	"github.com/mongoose-go/mongoose-go/node/mesh"
 	"github.com/mongoose-go/mongoose-go/xmpp/c2s"
 	"github.com/mongoose-go/mongoose-go/xmpp/disco"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
+	"github.com/mongoose-go/mongoose-go/xmpp/roster"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 )
 
@@ -27,11 +30,16 @@ type Server struct {
 	log    *slog.Logger
 	admins []*adminapi.Server
 	c2s    []*c2s.Listener
+	mesh   *mesh.Mesh // sessions and stanzas between nodes (mesh.go)
 
 	// Router delivers stanzas between this node's sessions; Disco collects the
 	// features modules advertise per host type.
 	Router *router.Router
 	Disco  *disco.Registry
+	// Modules runs the modules per host type; Roster is mod_roster's service, which
+	// the admin API's /contacts uses (modules.go).
+	Modules *module.Host
+	Roster  *roster.Service
 }
 
 // Options adjust a start beyond what the config file says.
@@ -71,6 +79,7 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.startMesh()
 	for _, l := range cfg.Listen.HTTP {
 		if l.AdminAPI == nil {
 			continue
@@ -83,6 +92,7 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 			// MongooseIM refuses domain requests when the domain service is off.
 			DomainServiceDisabled: cfg.Services["service_domain_db"] == nil,
 			Sessions:              s.Router,
+			Contacts:              s.Roster,
 			Accounts:              accounts{n},
 			Logger:                log,
 		})
@@ -134,6 +144,11 @@ func (s *Server) Close() error {
 	for _, a := range s.admins {
 		errs = append(errs, a.Close())
 	}
+	if s.Modules != nil {
+		// After the listeners: no session is left to call a hook.
+		s.Modules.Close()
+	}
+	errs = append(errs, s.closeMesh())
 	errs = append(errs, s.Node.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: close: %w", err)

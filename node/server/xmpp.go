@@ -32,6 +32,10 @@ func (s *Server) startXMPP(opts Options) error {
 		Directory:    s.Node.Directory(),
 		Accounts:     accounts{s.Node},
 		SessionLimit: s.sessionLimit,
+		Presence:     s.modulePresence,
+		Offline:      s.moduleOffline,
+		Filters:      []router.Filter{s.moduleFilter},
+		Remote:       s.remote(),
 		Logger:       s.log,
 	})
 	if err != nil {
@@ -44,6 +48,9 @@ func (s *Server) startXMPP(opts Options) error {
 	version.Register(r, "", version.Config{Version: opts.Version})
 	entitytime.Register(r, "", time.Now)
 	disco.Register(r, "", disco.Config{Registry: s.Disco, Accounts: accounts{s.Node}})
+	if err := s.startModules(); err != nil {
+		return err
+	}
 
 	// Disabling or removing a domain closes its sessions on this node as the raft
 	// entry applies; the watcher must not block the apply goroutine.
@@ -53,7 +60,10 @@ func (s *Server) startXMPP(opts Options) error {
 			go r.CloseDomain(ev.Domain)
 		}
 	})
-	s.Node.OnUserRemoved(func(domain, user string) { go r.CloseUser(domain, user) })
+	s.Node.OnUserRemoved(func(domain, user string) {
+		go r.CloseUser(domain, user)
+		go s.userRemoved(domain, user)
+	})
 
 	for i, l := range s.cfg.Listen.C2S {
 		lc, err := s.c2sConfig(l)
@@ -84,6 +94,7 @@ func (s *Server) c2sConfig(l config.C2SListener) (c2s.Config, error) {
 		Mechanisms:          func(ht string) []string { return cfg.AuthFor(ht).SASLMechanisms },
 		ScramIterations:     func(ht string) int { return cfg.AuthFor(ht).Password.ScramIterations },
 		NoLegacySession:     !l.BackwardsCompatibleSession,
+		Modules:             s.Modules,
 		Logger:              s.log,
 	}
 	if l.Shaper != "" && l.Shaper != "none" {

@@ -80,9 +80,18 @@ func login(t *testing.T, addr, user, password string) (*client, []byte, error) {
 		return nil, rec.buf.Bytes(), err
 	}
 	c := &client{Session: sess, got: make(chan string, 16), closed: make(chan struct{})}
+	available := make(chan struct{}, 1)
 	go func() {
 		defer close(c.closed)
 		sess.Serve(xmpp.HandlerFunc(func(r mxmlstream.TokenReadEncoder, start *xml.StartElement) error {
+			if start.Name.Local == "presence" {
+				// The echo of the session's own initial presence.
+				select {
+				case available <- struct{}{}:
+				default:
+				}
+				return nil
+			}
 			if start.Name.Local != "message" {
 				return nil
 			}
@@ -97,6 +106,17 @@ func login(t *testing.T, addr, user, password string) (*client, []byte, error) {
 			return nil
 		}))
 	}()
+	// Initial presence makes the session available: mod_presence (on by default)
+	// delivers messages for the bare JID to available resources only. The server
+	// echoes it to the user's resources once it is in effect.
+	if err := sess.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-available:
+	case <-ctx.Done():
+		t.Fatal("initial presence not echoed")
+	}
 	return c, nil, nil
 }
 

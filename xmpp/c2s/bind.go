@@ -18,7 +18,13 @@ func (c *conn) handlePreBind(el *xmlstream.Element) error {
 	}
 	if el.Local == "iq" {
 		if b := el.Child(nsBind, "bind"); b != nil {
-			return c.bind(el, b)
+			if err := c.bind(el, b); err != nil || !c.bound {
+				return err
+			}
+			if c.mods != nil {
+				c.mods.SessionOpened(c)
+			}
+			return nil
 		}
 	}
 	return streamErr(NotAuthorized, "bind a resource first")
@@ -52,6 +58,7 @@ func (c *conn) bind(iq, b *xmlstream.Element) error {
 	c.mu.Lock()
 	c.hold = true
 	c.mu.Unlock()
+	c.managed = c.mods != nil && c.mods.ManagesPresence(c.hostType)
 	if err := c.l.cfg.Router.Bind(c); err != nil {
 		c.mu.Lock()
 		c.hold = false

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/sasl/scram"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
@@ -134,6 +135,11 @@ type Config struct {
 	// for users stored in plain format and to make unknown users look like
 	// known ones. nil means scram.DefaultIterations.
 	ScramIterations func(hostType string) int
+	// Modules, when set, gives the session to the modules' hooks: session open and
+	// close, the user-send and user-receive stanza chains, stream features and
+	// non-stanza elements, and presence tracking (module.Host implements it).
+	Modules module.ConnHooks
+
 	// NoLegacySession leaves <session/> (RFC 3921) out of the features
 	// (backwards_compatible_session = false). The session IQ is answered
 	// either way.

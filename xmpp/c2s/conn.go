@@ -9,9 +9,12 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
+	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/sasl/scram"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -40,6 +43,14 @@ type conn struct {
 	jidStr   string // jid.String(), the stamp on every stanza sent
 	bareStr  string
 
+	// Module state. mods is fixed at creation; managed is set before Bind and never
+	// changes after; pres and kv are read by any goroutine.
+	mods    module.ConnHooks
+	managed bool // presence decides availability (mod_presence is on)
+	pres    atomic.Pointer[presence]
+	kvMu    sync.Mutex
+	kv      map[any]any
+
 	mu         sync.Mutex
 	cond       sync.Cond // signalled when flushing ends
 	domain     string    // the stream's domain once known (read by Stop for headers)
@@ -51,11 +62,13 @@ type conn struct {
 	headerSent bool      // a stream header went out on the current stream
 	closing    bool
 	writeErr   error
-	done       chan struct{} // closed when closing starts
+	done       chan struct{}       // closed when closing starts
+	endCond    xmlstream.Condition // the stream error the session ended with
+	endText    string
 }
 
 func newConn(l *Listener, raw net.Conn) *conn {
-	c := &conn{l: l, raw: raw, w: raw, done: make(chan struct{})}
+	c := &conn{l: l, raw: raw, w: raw, done: make(chan struct{}), mods: l.cfg.Modules}
 	c.cond.L = &c.mu
 	var src io.Reader = raw
 	if l.cfg.ShaperRate > 0 {
@@ -119,6 +132,13 @@ func (c *conn) finish(err error) {
 	}
 	if c.bound {
 		c.l.cfg.Router.Unbind(c)
+		if c.mods != nil {
+			c.mu.Lock()
+			end := module.Close{Condition: c.endCond, Text: c.endText}
+			c.mu.Unlock()
+			end.Replaced = end.Condition == Conflict && end.Text == router.ReplacedText
+			c.mods.SessionClosed(c, end)
+		}
 	}
 	c.mu.Lock()
 	c.waitFlushLocked()

@@ -1,13 +1,27 @@
 package c2s
 
 import (
+	"net"
+
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
 
-var _ router.Session = (*conn)(nil)
+var (
+	_ router.Session     = (*conn)(nil)
+	_ router.Prioritized = (*conn)(nil)
+	_ module.Session     = (*conn)(nil)
+)
+
+// presence is a session's last broadcast presence, swapped as a whole so that the
+// router reads priority and availability without a lock.
+type presence struct {
+	el       *xmlstream.Element
+	priority int
+}
 
 // JID is the session's full JID (router.Session).
 func (c *conn) JID() jid.JID { return c.jid }
@@ -19,6 +33,13 @@ func (c *conn) HostType() string { return c.hostType }
 // It is serialised at once, so the caller may reuse or change el afterwards.
 // A client whose queue passes OutQueueLen or OutQueueBytes is disconnected.
 func (c *conn) Deliver(el *xmlstream.Element) bool {
+	if c.mods != nil {
+		if el = c.mods.UserReceive(c, el); el == nil {
+			// A module took it (dropped or buffered): delivered, as far as the
+			// router is concerned.
+			return true
+		}
+	}
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -52,6 +73,11 @@ func (c *conn) Stop(cond xmlstream.Condition, text string) {
 // session IQ, and hands everything else to the router.
 func (c *conn) handleStanza(el *xmlstream.Element) error {
 	if !isStanza(el) {
+		if c.mods != nil {
+			if handled, err := c.mods.Nonza(c, el); handled {
+				return err
+			}
+		}
 		return streamErr(UnsupportedStanzaType, "")
 	}
 	switch from := el.Attr("from"); from {
@@ -89,6 +115,64 @@ func (c *conn) handleStanza(el *xmlstream.Element) error {
 			return nil
 		}
 	}
+	if c.mods != nil && c.mods.UserSend(c, el) {
+		return nil
+	}
 	c.l.cfg.Router.Route(c, el)
 	return nil
 }
+
+// Priority implements router.Prioritized: without presence tracking every session is
+// available with priority 0; with it, availability follows the last broadcast
+// presence (RFC 6121 section 4.7.2.3).
+func (c *conn) Priority() (int, bool) {
+	if !c.managed {
+		return 0, true
+	}
+	p := c.pres.Load()
+	if p == nil {
+		return 0, false
+	}
+	return p.priority, true
+}
+
+// Presence implements module.Session.
+func (c *conn) Presence() *xmlstream.Element {
+	if p := c.pres.Load(); p != nil {
+		return p.el
+	}
+	return nil
+}
+
+// SetPresence implements module.Session.
+func (c *conn) SetPresence(el *xmlstream.Element, priority int) {
+	if el == nil {
+		c.pres.Store(nil)
+		return
+	}
+	c.pres.Store(&presence{el: el, priority: priority})
+}
+
+// Value implements module.Session.
+func (c *conn) Value(key any) any {
+	c.kvMu.Lock()
+	defer c.kvMu.Unlock()
+	return c.kv[key]
+}
+
+// SetValue implements module.Session.
+func (c *conn) SetValue(key, value any) {
+	c.kvMu.Lock()
+	defer c.kvMu.Unlock()
+	if value == nil {
+		delete(c.kv, key)
+		return
+	}
+	if c.kv == nil {
+		c.kv = make(map[any]any, 2)
+	}
+	c.kv[key] = value
+}
+
+// RemoteAddr implements module.Session.
+func (c *conn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }

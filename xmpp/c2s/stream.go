@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -161,13 +162,27 @@ func (c *conn) appendFeatures(dst []byte) []byte {
 			dst = append(dst, `<starttls xmlns="`+nsTLS+`"/>`...)
 		}
 		dst = c.appendMechanisms(dst)
+		dst = c.appendModuleFeatures(dst, module.StagePreAuth)
 	case !c.bound:
 		dst = append(dst, `<bind xmlns="`+nsBind+`"/>`...)
 		if !c.l.cfg.NoLegacySession {
 			dst = append(dst, `<session xmlns="`+nsSession+`"><optional/></session>`...)
 		}
+		dst = c.appendModuleFeatures(dst, module.StagePostAuth)
 	}
 	return append(dst, "</stream:features>"...)
+}
+
+// appendModuleFeatures appends the features the modules of the stream's host type
+// offer at stage (roster versioning, CSI, stream management, ...).
+func (c *conn) appendModuleFeatures(dst []byte, stage module.Stage) []byte {
+	if c.mods == nil || c.hostType == "" {
+		return dst
+	}
+	for _, f := range c.mods.StreamFeatures(c.hostType, stage) {
+		dst = f.AppendXML(dst, nsClient)
+	}
+	return dst
 }
 
 // tlsOffered reports whether STARTTLS is offered on this stream.

@@ -180,6 +180,7 @@ func (c *conn) closeWithLocked(cond xmlstream.Condition, text string) bool {
 	if !c.markClosingLocked() {
 		return false
 	}
+	c.endCond, c.endText = cond, text
 	if c.writeErr != nil {
 		return true
 	}

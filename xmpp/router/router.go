@@ -28,11 +28,16 @@ var (
 const (
 	condConflict xmlstream.Condition = "conflict"
 	// textReplaced is MongooseIM's text for the session a new bind replaces.
-	textReplaced = "Replaced by new connection"
+	textReplaced = ReplacedText
 	// textRemoved is the text ejabberd_sm/MongooseIM send with <conflict/> when an
 	// account is removed while logged in (disconnect_removed_user).
 	textRemoved = "User removed"
 )
+
+// ReplacedText is the text of the <conflict/> stream error that ends a session replaced
+// by a new bind of the same full JID (MongooseIM's), so the connection layer can tell a
+// replacement from other ends.
+const ReplacedText = "Replaced by new connection"
 
 // DefaultMaxSessions is the default of max_user_sessions (MongooseIM's default
 // config sets 10).
@@ -95,6 +100,10 @@ type Config struct {
 	Presence func(from Session, el *xmlstream.Element)
 	// Filters run in order for every stanza handled locally.
 	Filters []Filter
+	// Remote, when set, is the rest of the cluster (node/mesh): stanzas for
+	// sessions bound on other nodes are forwarded there before the filters run, and
+	// binds are published to, and replace sessions on, every node (see remote.go).
+	Remote Remote
 	// BaseContext is the parent of the context IQ handlers get; nil means
 	// context.Background. Node cancels it on shutdown.
 	BaseContext context.Context
@@ -149,6 +158,8 @@ var errNoDirectory = errors.New("Config.Directory is required")
 type origin struct {
 	sess Session
 	jid  jid.JID
+	// remote marks a stanza another node forwarded: it is only delivered here.
+	remote bool
 }
 
 // Route routes a stanza a bound session sent. The c2s layer has already stamped
@@ -193,6 +204,7 @@ func (r *Router) route(o origin, el *xmlstream.Element) {
 		case "presence":
 			if r.cfg.Presence != nil && o.sess != nil {
 				r.cfg.Presence(o.sess, el)
+				r.SessionChanged(o.sess)
 			}
 			return
 		case "iq", "message":
@@ -210,6 +222,9 @@ func (r *Router) route(o origin, el *xmlstream.Element) {
 	if !ok {
 		// No federation yet: every domain not served here is unreachable.
 		r.bounce(o, el, remoteServerNotFound)
+		return
+	}
+	if r.forwardRemote(o, to, el) {
 		return
 	}
 	for _, f := range r.cfg.Filters {
@@ -249,6 +264,8 @@ func (r *Router) deliverDirect(to jid.JID, el *xmlstream.Element) {
 	if to.Resource() != "" {
 		if s, ok := r.Lookup(to); ok {
 			s.Deliver(el)
+		} else {
+			r.deliverRemote(to, el)
 		}
 		return
 	}

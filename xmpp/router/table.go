@@ -57,6 +57,10 @@ func (r *Router) limit(hostType string, bare jid.JID) int {
 // connection"). A new resource beyond the user's session limit is refused with
 // ErrTooManySessions (a replacement never is: it does not add a session). Binding
 // the same session twice is a no-op.
+//
+// With a Remote, both hold cluster-wide: the user's sessions on other nodes count
+// towards the limit, and a session of the same full JID on another node is stopped
+// there with the same <conflict/>.
 func (r *Router) Bind(s Session) error {
 	full := s.JID()
 	if full.Resource() == "" || full.Local() == "" {
@@ -79,19 +83,22 @@ func (r *Router) Bind(s Session) error {
 		next = append(next, old[i+1:]...)
 		// The new session goes last: bind order is connection order.
 		sh.users[bare] = append(next, entry{full.Resource(), s})
-	case limit > 0 && len(old) >= limit:
+		r.publishBound(s)
+	case limit > 0 && len(old)+r.remoteOthers(bare, full.Resource(), old) >= limit:
 		sh.mu.Unlock()
 		return ErrTooManySessions
 	default:
 		next := append(make([]entry, 0, len(old)+1), old...)
 		sh.users[bare] = append(next, entry{full.Resource(), s})
 		r.count.Add(1)
+		r.publishBound(s)
 	}
 	sh.mu.Unlock()
 	if replaced != nil {
 		// Outside the lock: Stop belongs to another session and may take its time.
 		replaced.Stop(condConflict, textReplaced)
 	}
+	r.kickRemote(full)
 	return nil
 }
 
@@ -103,6 +110,9 @@ func (r *Router) Unbind(s Session) {
 	sh := r.shardOf(bare)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	// Withdrawn even when CloseDomain or CloseUser already took s out of the table;
+	// the Remote ignores a session it no longer publishes.
+	r.publishUnbound(s)
 	old := sh.users[bare]
 	i := indexOf(old, full.Resource())
 	if i < 0 || old[i].s != s {
@@ -126,8 +136,9 @@ func indexOf(es []entry, res string) int {
 	return -1
 }
 
-// entries returns the sessions of a bare JID; the slice must not be modified.
-func (r *Router) entries(bare jid.JID) []entry {
+// localEntries returns the sessions of a bare JID bound on this node; the slice
+// must not be modified. entries (remote.go) adds the other nodes'.
+func (r *Router) localEntries(bare jid.JID) []entry {
 	sh := r.shardOf(bare)
 	sh.mu.RLock()
 	es := sh.users[bare]
@@ -135,9 +146,9 @@ func (r *Router) entries(bare jid.JID) []entry {
 	return es
 }
 
-// Lookup returns the session bound to a full JID.
+// Lookup returns the session bound to a full JID on this node.
 func (r *Router) Lookup(full jid.JID) (Session, bool) {
-	es := r.entries(full.Bare())
+	es := r.localEntries(full.Bare())
 	if i := indexOf(es, full.Resource()); i >= 0 {
 		return es[i].s, true
 	}
@@ -145,7 +156,9 @@ func (r *Router) Lookup(full jid.JID) (Session, bool) {
 }
 
 // Sessions returns the sessions of one user (nil if the address is invalid or the
-// user has none). domain and user are prepared as JID parts first.
+// user has none). domain and user are prepared as JID parts first. With a Remote,
+// the user's sessions on other nodes follow this node's (NodeOf tells them apart):
+// their Deliver forwards as is and their Stop stops them on their node.
 func (r *Router) Sessions(domain, user string) []Session {
 	bare, err := jid.New(user, domain, "")
 	if err != nil || user == "" {
@@ -154,8 +167,9 @@ func (r *Router) Sessions(domain, user string) []Session {
 	return sessionsOf(r.entries(bare))
 }
 
-// SessionsOfDomain returns every session of a domain. It scans the whole table: it
-// is for administration, not for routing.
+// SessionsOfDomain returns every session of a domain, those on other nodes
+// included (see Sessions). It scans the whole table: it is for administration, not
+// for routing.
 func (r *Router) SessionsOfDomain(domain string) []Session {
 	d, err := jid.NormalizeDomain(domain)
 	if err != nil {
@@ -171,6 +185,9 @@ func (r *Router) SessionsOfDomain(domain string) []Session {
 			}
 		}
 		sh.mu.RUnlock()
+	}
+	if r.cfg.Remote != nil {
+		out = append(out, r.wrapRemote(r.cfg.Remote.SessionsOfDomain(d))...)
 	}
 	return out
 }

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
+	"github.com/mongoose-go/mongoose-go/xmpp/presence"
+	"github.com/mongoose-go/mongoose-go/xmpp/roster"
+	"github.com/mongoose-go/mongoose-go/xmpp/router"
+	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
+)
+
+// Modules (docs/modules.md): the module host is built on the router and the store, and
+// every host type starts the modules its configuration enables, once, before any
+// listener opens. The router reaches the modules through the three hooks below, which
+// the router's config holds from the start.
+
+// catalog lists the modules this build implements, in start order. A module the
+// configuration enables but that is not here yet is skipped (config knows it as
+// implemented, so it loads without a warning).
+func (s *Server) catalog() []module.Module {
+	return []module.Module{
+		s.Roster.Module(),
+		presence.Module,
+	}
+}
+
+// startModules creates the module host and starts, per host type, the modules its
+// configuration (top-level [modules] or its [[host_config]] modules) enables.
+func (s *Server) startModules() error {
+	h, err := module.NewHost(module.Config{
+		Router:    s.Router,
+		Store:     s.Node,
+		Directory: s.Node.Directory(),
+		Accounts:  accounts{s.Node},
+		Disco:     s.Disco,
+		Logger:    s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.Modules = h
+	s.Roster = roster.New(h)
+	for _, ht := range s.cfg.AllHostTypes() {
+		enabled := s.cfg.ModulesFor(ht)
+		var started []string
+		for _, m := range s.catalog() {
+			opts, ok := enabled[m.Name]
+			if !ok {
+				continue
+			}
+			if err := h.Start(ht, m, opts); err != nil {
+				return err
+			}
+			started = append(started, m.Name)
+		}
+		s.log.Debug("modules started", "host_type", ht, "modules", started)
+	}
+	return nil
+}
+
+func (s *Server) modulePresence(from router.Session, el *xmlstream.Element) {
+	if s.Modules != nil {
+		s.Modules.Presence(from, el)
+	}
+}
+
+func (s *Server) moduleOffline(hostType string, to jid.JID, el *xmlstream.Element) bool {
+	return s.Modules != nil && s.Modules.Offline(hostType, to, el)
+}
+
+func (s *Server) moduleFilter(hostType string, from, to jid.JID, el *xmlstream.Element) (bool, *xmlstream.Element) {
+	if s.Modules == nil {
+		return false, nil
+	}
+	return s.Modules.Filter(hostType, from, to, el)
+}
+
+// userRemoved deletes a removed account's roster and tells its contacts. Every node
+// sees the removal; the leader does the work, so that it is proposed once.
+func (s *Server) userRemoved(domain, user string) {
+	if s.Roster == nil || s.Node.Status().RaftState != "Leader" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Roster.RemoveUser(ctx, domain, user); err != nil {
+		s.log.Warn("roster of a removed user not deleted", "domain", domain, "user", user, "error", err)
+	}
+}
