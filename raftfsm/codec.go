@@ -31,6 +31,13 @@ var kinds = map[byte]func() store.Mutation{
 	12: func() store.Mutation { return new(store.RemoveUser) },
 	20: func() store.Mutation { return new(store.SetRosterItem) },
 	21: func() store.Mutation { return new(store.RemoveRoster) },
+	30: func() store.Mutation { return new(store.StoreOffline) },
+	31: func() store.Mutation { return new(store.DeleteOffline) },
+	40: func() store.Mutation { return new(store.SetVCard) },
+	41: func() store.Mutation { return new(store.SetPrivate) },
+	42: func() store.Mutation { return new(store.SetLast) },
+	43: func() store.Mutation { return new(store.SetBlocked) },
+	44: func() store.Mutation { return new(store.RemoveUserData) },
 }
 
 var kindOf = func() map[reflect.Type]byte {

@@ -4,11 +4,21 @@ import (
 	"context"
 	"time"
 
+	"github.com/mongoose-go/mongoose-go/store"
+	"github.com/mongoose-go/mongoose-go/xmpp/blocking"
+	"github.com/mongoose-go/mongoose-go/xmpp/carbons"
+	"github.com/mongoose-go/mongoose-go/xmpp/csi"
+	"github.com/mongoose-go/mongoose-go/xmpp/isolation"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/last"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
+	"github.com/mongoose-go/mongoose-go/xmpp/offline"
 	"github.com/mongoose-go/mongoose-go/xmpp/presence"
+	"github.com/mongoose-go/mongoose-go/xmpp/private"
 	"github.com/mongoose-go/mongoose-go/xmpp/roster"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
+	"github.com/mongoose-go/mongoose-go/xmpp/sic"
+	"github.com/mongoose-go/mongoose-go/xmpp/vcard"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
 
@@ -22,9 +32,35 @@ import (
 // implemented, so it loads without a warning).
 func (s *Server) catalog() []module.Module {
 	return []module.Module{
+		isolation.Module, // a router filter only: its place in the chain is PrioFirst
 		s.Roster.Module(),
 		presence.Module,
+		vcard.Module,
+		private.Module,
+		last.Module,
+		sic.Module,
+		blocking.Module,
+		offline.Module(s.offlineLimit),
+		carbons.Module,
+		csi.Module, // its receive hook is PrioLast: it shapes what the others let through
 	}
+}
+
+// offlineLimit resolves mod_offline's access rule (max_user_offline_messages) for a
+// host type. Until access rules match ACLs per user, the {acl = "all"} clause is the
+// limit, else the last numeric clause (MongooseIM's default puts admin's 5000 first
+// and everyone's 100 last).
+func (s *Server) offlineLimit(hostType, rule string) int {
+	n := 0
+	for _, c := range s.cfg.AccessFor(hostType)[rule] {
+		if v, ok := c.IntValue(); ok {
+			n = v
+			if c.ACL == "all" {
+				return v
+			}
+		}
+	}
+	return n
 }
 
 // startModules creates the module host and starts, per host type, the modules its
@@ -88,5 +124,9 @@ func (s *Server) userRemoved(domain, user string) {
 	defer cancel()
 	if err := s.Roster.RemoveUser(ctx, domain, user); err != nil {
 		s.log.Warn("roster of a removed user not deleted", "domain", domain, "user", user, "error", err)
+	}
+	// vCard, private XML, last activity and block list (whether or not the modules run).
+	if _, err := s.Node.Apply(ctx, &store.RemoveUserData{Domain: domain, User: user}); err != nil {
+		s.log.Warn("data of a removed user not deleted", "domain", domain, "user", user, "error", err)
 	}
 }

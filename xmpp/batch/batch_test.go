@@ -1,0 +1,102 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Many concurrent callers end up in few batches, none larger than max, and each
+// caller gets its own record's outcome.
+func TestBatchesAndPerRecordErrors(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	seen := map[int]bool{}
+	errOdd := errors.New("odd")
+	// The first flush blocks until every caller has submitted, so the rest must
+	// gather into batches while it is in flight.
+	release := make(chan struct{})
+	first := true
+	b := New(16, time.Hour, func(items []int) []error {
+		mu.Lock()
+		wait := first
+		first = false
+		mu.Unlock()
+		if wait {
+			<-release
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(items))
+		errs := make([]error, len(items))
+		for i, v := range items {
+			seen[v] = true
+			if v%2 == 1 {
+				errs[i] = errOdd
+			}
+		}
+		return errs
+	})
+	defer b.Close()
+	const n = 100
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = b.Submit(context.Background(), i)
+		}()
+	}
+	// With an hour's interval, only a full batch (16) flushes: 100 = 6*16 + 4, and
+	// the last 4 wait for Close below, so release the first and wait for 96.
+	close(release)
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) >= 96 })
+	b.Close()
+	wg.Wait()
+	for i, err := range results {
+		if (i%2 == 1) != errors.Is(err, errOdd) {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	total := 0
+	for _, s := range sizes {
+		if s > 16 {
+			t.Fatalf("batch of %d > max", s)
+		}
+		total += s
+	}
+	if total != n || len(seen) != n {
+		t.Fatalf("flushed %d records (%d distinct) in %v", total, len(seen), sizes)
+	}
+	if len(sizes) > 10 {
+		t.Fatalf("%d batches for %d records: %v", len(sizes), n, sizes)
+	}
+	if err := b.Submit(context.Background(), 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("submit after close: %v", err)
+	}
+}
+
+// A lone record is flushed after the interval, without waiting for a full batch.
+func TestIntervalFlush(t *testing.T) {
+	b := New(1000, time.Millisecond, func(items []string) []error { return nil })
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.Submit(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
