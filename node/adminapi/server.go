@@ -76,7 +76,7 @@ func Handler(b Backend, cfg Config) http.Handler {
 				return errorf(http.StatusForbidden, "Dynamic domains service is disabled")
 			}
 		}
-		mux.Handle(method+" "+base+path, a.wrap(h))
+		mux.Handle(method+" "+base+path, a.wrap(a.scoped(pattern, h)))
 	}
 	route("GET /domains", a.listDomains)
 	route("GET /domains/{domain}", a.getDomain)
@@ -146,6 +146,14 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			ok = has &&
 				subtle.ConstantTimeCompare([]byte(user), []byte(a.cfg.Username)) == 1 &&
 				subtle.ConstantTimeCompare([]byte(pass), []byte(a.cfg.Password)) == 1
+		}
+		if !ok && has {
+			// admin@DOMAIN is a domain admin login (domainadmin.go), with or without
+			// a global username configured.
+			var handled bool
+			if r, handled, ok = a.domainAdminLogin(r, user, pass); handled && !ok {
+				a.cfg.Logger.Info("admin api: domain admin login refused", "user", user)
+			}
 		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Basic realm="mongooseim"`)
