@@ -38,6 +38,12 @@ var kinds = map[byte]func() store.Mutation{
 	42: func() store.Mutation { return new(store.SetLast) },
 	43: func() store.Mutation { return new(store.SetBlocked) },
 	44: func() store.Mutation { return new(store.RemoveUserData) },
+	70: func() store.Mutation { return new(store.ArchiveMessages) },
+	71: func() store.Mutation { return new(store.RemoveArchive) },
+	72: func() store.Mutation { return new(store.SetMAMPrefs) },
+	80: func() store.Mutation { return new(store.PutMUCLightRoom) },
+	81: func() store.Mutation { return new(store.DeleteMUCLightRoom) },
+	82: func() store.Mutation { return new(store.SetMUCLightBlocking) },
 }
 
 var kindOf = func() map[reflect.Type]byte {

@@ -63,7 +63,9 @@ func allBuckets() [][]byte {
 // (MongooseIM's remove_domain hook, as data instead of callbacks).
 var domainScoped = [][]byte{bucketUsers, bucketUserCounts, bucketRoster, bucketRosterVersions,
 	bucketVCard, bucketPrivate, bucketLast, bucketBlocking,
-	bucketOffline, bucketOfflineMeta}
+	bucketOffline, bucketOfflineMeta,
+	bucketMUCLightRooms, bucketMUCLightUserRooms, bucketMUCLightBlocking,
+	bucketMAM, bucketMAMWith, bucketMAMMeta, bucketMAMPrefs}
 
 // AppliedIndex returns the raft index and term of the last log entry applied to this
 // store, recorded in the same transaction as the data it produced.

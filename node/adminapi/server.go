@@ -55,6 +55,10 @@ type Config struct {
 	Accounts Accounts
 	// Contacts enables /contacts (contacts.go).
 	Contacts Contacts
+	// MUCLight enables /muc-lights (muclight.go).
+	MUCLight MUCLight
+	// Messages enables /messages (messages.go).
+	Messages Messages
 	Logger   *slog.Logger
 }
 
@@ -97,6 +101,12 @@ func Handler(b Backend, cfg Config) http.Handler {
 	}
 	if cfg.Contacts != nil {
 		a.contactRoutes(route)
+	}
+	if cfg.MUCLight != nil {
+		a.mucLightRoutes(route)
+	}
+	if cfg.Messages != nil {
+		a.messageRoutes(route)
 	}
 	return a.authenticate(mux)
 }

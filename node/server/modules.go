@@ -11,7 +11,9 @@ import (
 	"github.com/mongoose-go/mongoose-go/xmpp/isolation"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/last"
+	"github.com/mongoose-go/mongoose-go/xmpp/mam"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
+	"github.com/mongoose-go/mongoose-go/xmpp/muclight"
 	"github.com/mongoose-go/mongoose-go/xmpp/offline"
 	"github.com/mongoose-go/mongoose-go/xmpp/presence"
 	"github.com/mongoose-go/mongoose-go/xmpp/private"
@@ -42,7 +44,11 @@ func (s *Server) catalog() []module.Module {
 		blocking.Module,
 		offline.Module(s.offlineLimit),
 		carbons.Module,
+		s.MAM.Module(), // archives after carbons copied a sent message (both PrioArchive)
+		s.MUCLight.Module(),
 		csi.Module, // its receive hook is PrioLast: it shapes what the others let through
+		// Pre-auth IQs and the account's own IQs only: no chain hooks.
+		s.registerModule(),
 	}
 }
 
@@ -69,7 +75,7 @@ func (s *Server) startModules() error {
 	h, err := module.NewHost(module.Config{
 		Router:    s.Router,
 		Store:     s.Node,
-		Directory: s.Node.Directory(),
+		Directory: newSubdomains(s.Node.Directory(), s.cfg),
 		Accounts:  accounts{s.Node},
 		Disco:     s.Disco,
 		Logger:    s.log,
@@ -79,10 +85,16 @@ func (s *Server) startModules() error {
 	}
 	s.Modules = h
 	s.Roster = roster.New(h)
+	s.MAM = mam.New(h, s.cfg.Cluster.NodeName)
+	s.MUCLight = muclight.New(h)
+	s.MUCLight.SetSchemas(mucLightSchemas(s.cfg))
+	// One catalog for all host types: a module's shared state (mod_register's
+	// per-address rate limit) is then shared too.
+	catalog := s.catalog()
 	for _, ht := range s.cfg.AllHostTypes() {
 		enabled := s.cfg.ModulesFor(ht)
 		var started []string
-		for _, m := range s.catalog() {
+		for _, m := range catalog {
 			opts, ok := enabled[m.Name]
 			if !ok {
 				continue
@@ -128,5 +140,8 @@ func (s *Server) userRemoved(domain, user string) {
 	// vCard, private XML, last activity and block list (whether or not the modules run).
 	if _, err := s.Node.Apply(ctx, &store.RemoveUserData{Domain: domain, User: user}); err != nil {
 		s.log.Warn("data of a removed user not deleted", "domain", domain, "user", user, "error", err)
+	}
+	if err := s.MAM.RemoveUser(ctx, domain, user); err != nil {
+		s.log.Warn("archive of a removed user not deleted", "domain", domain, "user", user, "error", err)
 	}
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/mongoose-go/mongoose-go/node/mesh"
 	"github.com/mongoose-go/mongoose-go/xmpp/c2s"
 	"github.com/mongoose-go/mongoose-go/xmpp/disco"
+	"github.com/mongoose-go/mongoose-go/xmpp/mam"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
+	"github.com/mongoose-go/mongoose-go/xmpp/muclight"
 	"github.com/mongoose-go/mongoose-go/xmpp/roster"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 )
@@ -40,6 +42,10 @@ type Server struct {
 	// the admin API's /contacts uses (modules.go).
 	Modules *module.Host
 	Roster  *roster.Service
+	// MUCLight is mod_muc_light's service (rooms; the admin API's /muc-lights).
+	MUCLight *muclight.Service
+	// MAM is mod_mam's service (the archive; the admin API's /messages).
+	MAM *mam.Service
 }
 
 // Options adjust a start beyond what the config file says.
@@ -93,6 +99,8 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 			DomainServiceDisabled: cfg.Services["service_domain_db"] == nil,
 			Sessions:              s.Router,
 			Contacts:              s.Roster,
+			MUCLight:              s.MUCLight,
+			Messages:              s.MAM,
 			Accounts:              accounts{n},
 			Logger:                log,
 		})

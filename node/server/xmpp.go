@@ -29,7 +29,7 @@ func (a accounts) UserExists(domain, user string) bool {
 // account events to session closing, and opens every [[listen.c2s]].
 func (s *Server) startXMPP(opts Options) error {
 	r, err := router.New(router.Config{
-		Directory:    s.Node.Directory(),
+		Directory:    newSubdomains(s.Node.Directory(), s.cfg), // + service subdomains (muclight.go)
 		Accounts:     accounts{s.Node},
 		SessionLimit: s.sessionLimit,
 		Presence:     s.modulePresence,

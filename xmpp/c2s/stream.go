@@ -162,7 +162,9 @@ func (c *conn) appendFeatures(dst []byte) []byte {
 			dst = append(dst, `<starttls xmlns="`+nsTLS+`"/>`...)
 		}
 		dst = c.appendMechanisms(dst)
-		dst = c.appendModuleFeatures(dst, module.StagePreAuth)
+		if c.preAuthModulesAllowed() {
+			dst = c.appendModuleFeatures(dst, module.StagePreAuth)
+		}
 	case !c.bound:
 		dst = append(dst, `<bind xmlns="`+nsBind+`"/>`...)
 		if !c.l.cfg.NoLegacySession {
@@ -218,7 +220,44 @@ func (c *conn) handlePreAuth(el *xmlstream.Element) error {
 	case el.Space == nsSASL:
 		return c.handleSASL(el)
 	case isStanza(el):
+		if el.Local == "iq" {
+			if handled, err := c.preAuthIQ(el); handled {
+				return err
+			}
+		}
 		return streamErr(NotAuthorized, "")
 	}
 	return streamErr(UnsupportedStanzaType, "")
+}
+
+// preAuthModulesAllowed reports whether modules may offer features and take IQs
+// before authentication (in-band registration): only on a secure stream or on a
+// listener without TLS, so that a password is never sent in clear where TLS is on
+// offer (the rule PLAIN follows too).
+func (c *conn) preAuthModulesAllowed() bool {
+	return c.hostType != "" && (c.secure || c.l.cfg.TLSMode == TLSNone)
+}
+
+// preAuthIQ hands an IQ sent before authentication to the module that registered
+// its namespace (module.PreAuthIQHandler) and writes the reply. handled is false
+// when no module takes it: the caller then refuses it as before.
+func (c *conn) preAuthIQ(el *xmlstream.Element) (handled bool, err error) {
+	h, ok := c.mods.(module.PreAuthIQHandler)
+	if !ok || !c.preAuthModulesAllowed() {
+		return false, nil
+	}
+	// The stream has no JID yet: the reply must carry no 'to' (XEP-0077 section 3.1
+	// examples; RFC 6120 section 10.3.3 addresses it to the client).
+	el.RemoveAttr("from")
+	reply, handled := h.PreAuthIQ(module.PreAuthStream{Domain: c.domain, HostType: c.hostType, RemoteAddr: c.raw.RemoteAddr()}, el)
+	if !handled {
+		return false, nil
+	}
+	if reply == nil {
+		return true, nil
+	}
+	reply.RemoveAttr("to")
+	b := getBuf()
+	*b = reply.AppendXML(*b, nsClient)
+	return true, c.writeNow(b)
 }

@@ -60,6 +60,7 @@ type table struct {
 	availability []AvailabilityHook
 	features     []FeaturesHook
 	nonza        map[string]NonzaHook
+	preauth      map[string]PreAuthIQHook
 }
 
 type entry[T any] struct {
@@ -80,6 +81,7 @@ func (t *table) clone() *table {
 	c.availability = slices.Clone(t.availability)
 	c.features = slices.Clone(t.features)
 	c.nonza = maps.Clone(t.nonza)
+	c.preauth = maps.Clone(t.preauth)
 	return &c
 }
 

@@ -1,0 +1,341 @@
+package mam
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mongoose-go/mongoose-go/store"
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/router"
+	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
+	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
+)
+
+// Error texts, as MongooseIM's.
+const (
+	textBadID    = "Invalid stanza ID provided"
+	textNotFound = "Message with specified ID is not found"
+	textFlood    = "The action is cancelled because of flooding."
+)
+
+// queryError is a query refused with a stanza error.
+type queryError struct {
+	cond stanza.Condition
+	text string
+}
+
+func (e *queryError) Error() string { return e.text }
+
+func badRequest(text string) error { return &queryError{stanza.BadRequest, text} }
+
+var errBadID = &queryError{stanza.NotAcceptable, textBadID}
+
+func (m *mod) iq(ctx context.Context, iq *router.IQ) *xmlstream.Element {
+	if !iq.OwnAccount() {
+		return iq.Error(stanza.Forbidden, "Only the owner may use the archive")
+	}
+	p := iq.Payload
+	set := iq.El.Attr("type") == "set"
+	switch {
+	case p.Local == "query" && !set:
+		return iq.Result(queryForm(p.Space))
+	case p.Local == "query":
+		if !m.svc.global.allow(time.Now()) || !m.users.allow(iq.To.String(), time.Now()) {
+			return iq.Error(stanza.ResourceConstraint, textFlood)
+		}
+		return m.query(iq)
+	case p.Local == "prefs" && !set:
+		return iq.Result(m.prefsElement(p.Space, iq.To))
+	case p.Local == "prefs":
+		return m.setPrefs(ctx, iq)
+	case p.Local == "metadata" && !set && p.Space == NS2:
+		return iq.Result(m.metadata(iq.To))
+	}
+	return iq.Error(stanza.BadRequest, "")
+}
+
+// queryForm is the XEP-0313 search form (section 5.1.1), with MongooseIM's fields.
+func queryForm(ns string) *xmlstream.Element {
+	q := xmlstream.NewElement(ns, "query")
+	x := xmlstream.NewElement(NSData, "x", xmlstream.Attr{Local: "type", Value: "form"})
+	field := func(v, typ string) *xmlstream.Element {
+		f := xmlstream.NewElement(NSData, "field", xmlstream.Attr{Local: "var", Value: v},
+			xmlstream.Attr{Local: "type", Value: typ})
+		x.AddChild(f)
+		return f
+	}
+	ft := field("FORM_TYPE", "hidden")
+	val := xmlstream.NewElement(NSData, "value")
+	val.AddText(ns)
+	ft.AddChild(val)
+	field("with", "jid-single")
+	field("start", "text-single")
+	field("end", "text-single")
+	if ns == NS2 {
+		field("before-id", "text-single")
+		field("after-id", "text-single")
+		field("ids", "list-multi")
+	}
+	q.AddChild(x)
+	return q
+}
+
+// params is a parsed query.
+type params struct {
+	q       store.ArchiveQuery
+	flip    bool
+	queryID string
+	empty   bool
+}
+
+// Known form fields. include-groupchat and simple are accepted; the PM archive holds
+// no groupchat messages and counts are cheap.
+var knownFields = []string{"FORM_TYPE", "with", "start", "end", "before-id", "after-id",
+	"from-id", "to-id", "ids", "include-groupchat", "simple"}
+
+func (m *mod) parse(owner jid.JID, p *xmlstream.Element) (params, error) {
+	out := params{queryID: p.Attr("queryid"), q: store.ArchiveQuery{Domain: owner.Domain(), User: owner.Local()}}
+	lo, hi := uint64(0), uint64(math.MaxUint64)
+	raise := func(v uint64) { lo = max(lo, v) }
+	lower := func(v uint64) { hi = min(hi, v) }
+	if x := p.Child(NSData, "x"); x != nil {
+		if t := x.Attr("type"); t != "submit" && t != "" {
+			return out, badRequest("The form must be of type submit")
+		}
+		for _, f := range x.ChildrenNamed(NSData, "field") {
+			name := f.Attr("var")
+			if !slices.Contains(knownFields, name) {
+				return out, badRequest("Unknown field: " + name)
+			}
+			var vals []string
+			for _, v := range f.ChildrenNamed(NSData, "value") {
+				vals = append(vals, v.Text())
+			}
+			one := ""
+			if len(vals) > 0 {
+				one = vals[0]
+			}
+			if name != "ids" && len(vals) > 1 {
+				return out, badRequest("Field " + name + " has several values")
+			}
+			switch name {
+			case "FORM_TYPE":
+				if one != p.Space && one != "" {
+					return out, badRequest("Unknown FORM_TYPE")
+				}
+			case "with":
+				j, err := jid.Parse(one)
+				if err != nil || one == "" {
+					return out, badRequest("Invalid with field")
+				}
+				out.q.With = j.Bare().String()
+			case "start", "end":
+				t, err := time.Parse(time.RFC3339Nano, one)
+				if err != nil {
+					return out, badRequest("Invalid " + name + " field")
+				}
+				if name == "start" {
+					raise(IDFromTime(t))
+				} else {
+					lower(IDFromTime(t) | 0xFF)
+				}
+			case "before-id", "after-id", "from-id", "to-id":
+				id, err := DecodeID(one)
+				if err != nil {
+					return out, errBadID
+				}
+				switch name {
+				case "before-id":
+					if id == 0 {
+						return out, errBadID
+					}
+					lower(id - 1)
+				case "after-id":
+					raise(id + 1)
+				case "from-id":
+					raise(id)
+				case "to-id":
+					lower(id)
+				}
+			case "ids":
+				for _, v := range vals {
+					id, err := DecodeID(v)
+					if err != nil {
+						return out, errBadID
+					}
+					out.q.IDs = append(out.q.IDs, id)
+				}
+				if len(vals) == 0 {
+					return out, badRequest("Empty ids field")
+				}
+			}
+		}
+	}
+	// An empty range (or one ending before the first possible id) matches nothing.
+	out.empty = lo > hi || hi == 0
+	out.q.From = lo
+	if hi != math.MaxUint64 {
+		out.q.To = hi
+	}
+	out.q.Max = m.defLimit
+	if set := p.Child(NSRSM, "set"); set != nil {
+		if mx := set.Child(NSRSM, "max"); mx != nil {
+			n, err := strconv.Atoi(strings.TrimSpace(mx.Text()))
+			if err != nil || n < 0 {
+				return out, badRequest("Invalid RSM max")
+			}
+			out.q.Max = n
+		}
+		if a := set.Child(NSRSM, "after"); a != nil {
+			id, err := DecodeID(a.Text())
+			if err != nil {
+				return out, errBadID
+			}
+			out.q.After = id
+		}
+		if b := set.Child(NSRSM, "before"); b != nil {
+			if b.Text() == "" {
+				out.q.Last = true
+			} else {
+				id, err := DecodeID(b.Text())
+				if err != nil {
+					return out, errBadID
+				}
+				out.q.Before = id
+			}
+		}
+		if set.Child(NSRSM, "index") != nil {
+			return out, &queryError{stanza.FeatureNotImplemented, "RSM index is not supported"}
+		}
+	}
+	out.q.Max = min(out.q.Max, m.maxLimit)
+	out.flip = p.Child(p.Space, "flip-page") != nil
+	return out, nil
+}
+
+// query answers an IQ set <query/>: the page's messages go to the querying session
+// first, then the IQ result with <fin/>.
+func (m *mod) query(iq *router.IQ) *xmlstream.Element {
+	pr, err := m.parse(iq.To, iq.Payload)
+	var page store.ArchivePage
+	if err == nil && pr.empty {
+		page.Complete = true
+	} else if err == nil {
+		err = m.st.View(func(tx *bolt.Tx) error {
+			var qerr error
+			page, qerr = store.QueryArchive(tx, pr.q)
+			return qerr
+		})
+	}
+	var qe *queryError
+	switch {
+	case errors.As(err, &qe):
+		return iq.Error(qe.cond, qe.text)
+	case errors.Is(err, store.ErrMAMNotFound):
+		return iq.Error(stanza.ItemNotFound, textNotFound)
+	case err != nil:
+		m.env.Logger().Warn("archive query failed", "owner", iq.To.String(), "error", err)
+		return iq.Error(stanza.InternalServerError, "")
+	}
+	msgs := page.Messages
+	if pr.flip {
+		msgs = slices.Clone(msgs)
+		slices.Reverse(msgs)
+	}
+	ns := iq.Payload.Space
+	for _, am := range msgs {
+		el, err := resultMessage(ns, pr.queryID, iq.To.String(), iq.From.String(), am)
+		if err != nil {
+			m.env.Logger().Warn("archived message unreadable", "owner", iq.To.String(), "id", am.ID, "error", err)
+			continue
+		}
+		if iq.Session != nil {
+			iq.Session.Deliver(el)
+		} else {
+			_ = m.r.Deliver(el)
+		}
+	}
+	return iq.Result(fin(ns, pr.queryID, page, msgs))
+}
+
+func resultMessage(ns, queryID, owner, to string, am store.ArchivedMessage) (*xmlstream.Element, error) {
+	orig, err := parseStored(am.XML)
+	if err != nil {
+		return nil, err
+	}
+	msg := xmlstream.NewElement(stanza.NSClient, "message",
+		xmlstream.Attr{Local: "from", Value: owner}, xmlstream.Attr{Local: "to", Value: to})
+	res := xmlstream.NewElement(ns, "result", xmlstream.Attr{Local: "id", Value: EncodeID(am.ID)})
+	if queryID != "" {
+		res.SetAttr("queryid", queryID)
+	}
+	fwd := xmlstream.NewElement(NSForward, "forwarded")
+	fwd.AddChild(xmlstream.NewElement(stanza.NSDelay, "delay",
+		xmlstream.Attr{Local: "stamp", Value: IDTime(am.ID).Format("2006-01-02T15:04:05.000000Z")}))
+	fwd.AddChild(orig)
+	res.AddChild(fwd)
+	msg.AddChild(res)
+	return msg, nil
+}
+
+func fin(ns, queryID string, page store.ArchivePage, msgs []store.ArchivedMessage) *xmlstream.Element {
+	f := xmlstream.NewElement(ns, "fin", xmlstream.Attr{Local: "complete", Value: strconv.FormatBool(page.Complete)})
+	if ns == NS1 && queryID != "" {
+		f.SetAttr("queryid", queryID)
+	}
+	set := xmlstream.NewElement(NSRSM, "set")
+	if len(msgs) > 0 {
+		first := xmlstream.NewElement(NSRSM, "first")
+		first.AddText(EncodeID(msgs[0].ID))
+		last := xmlstream.NewElement(NSRSM, "last")
+		last.AddText(EncodeID(msgs[len(msgs)-1].ID))
+		set.AddChild(first)
+		set.AddChild(last)
+	}
+	count := xmlstream.NewElement(NSRSM, "count")
+	count.AddText(strconv.Itoa(page.Count))
+	set.AddChild(count)
+	f.AddChild(set)
+	return f
+}
+
+// metadata is XEP-0313 section 7.1: the first and last message of the archive.
+func (m *mod) metadata(owner jid.JID) *xmlstream.Element {
+	md := xmlstream.NewElement(NS2, "metadata")
+	var first, last uint64
+	var ok bool
+	_ = m.st.View(func(tx *bolt.Tx) error {
+		first, last, ok = store.ArchiveBounds(tx, owner.Domain(), owner.Local())
+		return nil
+	})
+	if !ok {
+		return md
+	}
+	for _, b := range []struct {
+		name string
+		id   uint64
+	}{{"start", first}, {"end", last}} {
+		md.AddChild(xmlstream.NewElement(NS2, b.name, xmlstream.Attr{Local: "id", Value: EncodeID(b.id)},
+			xmlstream.Attr{Local: "timestamp", Value: IDTime(b.id).Format("2006-01-02T15:04:05.000000Z")}))
+	}
+	return md
+}
+
+const streamOpen = `<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams">`
+
+// parseStored reads an archived stanza back with the server's own tokenizer.
+func parseStored(xml string) (*xmlstream.Element, error) {
+	p := xmlstream.NewParser(bufio.NewReader(strings.NewReader(streamOpen+xml)), xmlstream.Limits{})
+	if _, err := p.ReadHeader(); err != nil {
+		return nil, err
+	}
+	return p.Next()
+}
