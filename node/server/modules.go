@@ -20,6 +20,7 @@ import (
 	"github.com/mongoose-go/mongoose-go/xmpp/roster"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/sic"
+	"github.com/mongoose-go/mongoose-go/xmpp/sm"
 	"github.com/mongoose-go/mongoose-go/xmpp/vcard"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -47,6 +48,7 @@ func (s *Server) catalog() []module.Module {
 		s.MAM.Module(), // archives after carbons copied a sent message (both PrioArchive)
 		s.MUCLight.Module(),
 		csi.Module, // its receive hook is PrioLast: it shapes what the others let through
+		sm.Module,  // counts and buffers what finally goes to the client (after CSI)
 		// Pre-auth IQs and the account's own IQs only: no chain hooks.
 		s.registerModule(),
 	}
@@ -88,6 +90,7 @@ func (s *Server) startModules() error {
 	s.MAM = mam.New(h, s.cfg.Cluster.NodeName)
 	s.MUCLight = muclight.New(h)
 	s.MUCLight.SetSchemas(mucLightSchemas(s.cfg))
+	s.MUCLight.SetArchiver(mamRooms{s.MAM})
 	// One catalog for all host types: a module's shared state (mod_register's
 	// per-address rate limit) is then shared too.
 	catalog := s.catalog()

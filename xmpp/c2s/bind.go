@@ -14,6 +14,13 @@ import (
 // before binding get <not-authorized/>).
 func (c *conn) handlePreBind(el *xmlstream.Element) error {
 	if !isStanza(el) {
+		if c.keeper != nil {
+			if handled, err := c.keeper.PreBindNonza(c.preBind(), el); handled {
+				// After a <resume/> the stream is bound: it goes on with
+				// the old session's state and without SessionOpened.
+				return err
+			}
+		}
 		return streamErr(UnsupportedStanzaType, "")
 	}
 	if el.Local == "iq" {

@@ -45,11 +45,15 @@ type conn struct {
 
 	// Module state. mods is fixed at creation; managed is set before Bind and never
 	// changes after; pres and kv are read by any goroutine.
-	mods    module.ConnHooks
-	managed bool // presence decides availability (mod_presence is on)
-	pres    atomic.Pointer[presence]
-	kvMu    sync.Mutex
-	kv      map[any]any
+	mods     module.ConnHooks
+	keeper   module.SessionKeeper // mods' stream management hooks, if it has them
+	adopted  atomic.Bool          // a resumed stream took this session over (resume.go)
+	endOnce  sync.Once            // ends a detached session once (resume.go)
+	detached atomic.Bool          // kept bound after the connection broke
+	managed  bool                 // presence decides availability (mod_presence is on)
+	pres     atomic.Pointer[presence]
+	kvMu     sync.Mutex
+	kv       map[any]any
 
 	mu         sync.Mutex
 	cond       sync.Cond // signalled when flushing ends
@@ -70,6 +74,7 @@ type conn struct {
 func newConn(l *Listener, raw net.Conn) *conn {
 	c := &conn{l: l, raw: raw, w: raw, done: make(chan struct{}), mods: l.cfg.Modules}
 	c.cond.L = &c.mu
+	c.keeper, _ = l.cfg.Modules.(module.SessionKeeper)
 	var src io.Reader = raw
 	if l.cfg.ShaperRate > 0 {
 		c.shaper = newShaper(raw, l.cfg.ShaperRate, c.done)
@@ -110,6 +115,7 @@ func (c *conn) finish(err error) {
 	// Bound the final write (and lift an expired negotiation deadline, which
 	// would fail it at once).
 	_ = c.raw.SetWriteDeadline(time.Now().Add(c.l.cfg.CloseTimeout))
+	lost := false
 	c.mu.Lock()
 	switch {
 	case c.closing:
@@ -123,14 +129,27 @@ func (c *conn) finish(err error) {
 	case errors.Is(err, os.ErrDeadlineExceeded) && !c.bound:
 		c.closeWithLocked(ConnectionTimeout, "")
 	default:
-		// EOF, a reset, a failed TLS handshake: nobody to talk to.
+		// EOF, a reset, a write error, a failed TLS handshake: nobody to
+		// talk to. For a bound session this is a lost connection, which
+		// stream management may survive.
 		c.markClosingLocked()
+		lost = true
 	}
 	c.mu.Unlock()
 	if err != nil && !errors.Is(err, xmlstream.ErrStreamClosed) && !errors.Is(err, io.EOF) {
 		log.Debug("c2s: connection ends", "remote", c.raw.RemoteAddr(), "jid", c.jidStr, "error", err)
 	}
-	if c.bound {
+	if c.bound && lost && c.keeper != nil && c.keeper.ConnectionLost(c, c.endDetached) {
+		// Stream management keeps the session bound, detached, until it is
+		// resumed or its module calls endDetached.
+		c.detached.Store(true)
+		c.mu.Lock()
+		c.waitFlushLocked()
+		c.mu.Unlock()
+		_ = c.raw.Close()
+		return
+	}
+	if c.bound && !c.adopted.Load() {
 		c.l.cfg.Router.Unbind(c)
 		if c.mods != nil {
 			c.mu.Lock()

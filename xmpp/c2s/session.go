@@ -59,6 +59,11 @@ func (c *conn) Deliver(el *xmlstream.Element) bool {
 // cond is set, then </stream:stream>, and the connection closes. It returns at
 // once; the reading goroutine unbinds and closes within CloseTimeout.
 func (c *conn) Stop(cond xmlstream.Condition, text string) {
+	if c.detached.Load() {
+		// No connection to close: end the kept session (a no-op once resumed).
+		go c.endDetached()
+		return
+	}
 	c.mu.Lock()
 	ok := c.closeWithLocked(cond, text)
 	if ok {

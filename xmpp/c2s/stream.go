@@ -60,6 +60,11 @@ func (c *conn) stream() error {
 		switch {
 		case c.bound:
 			err = c.handleStanza(el)
+			if err == nil && c.keeper != nil && isStanza(el) {
+				// Only now, with the user-send chain (archiving included) done
+				// and the stanza routed, does it count as handled (XEP-0198 h).
+				c.keeper.StanzaHandled(c)
+			}
 		case c.user != "":
 			err = c.handlePreBind(el)
 		default:

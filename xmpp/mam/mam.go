@@ -37,16 +37,18 @@ const Name = "mod_mam"
 
 // Namespaces.
 const (
-	NS1         = "urn:xmpp:mam:1"
-	NS2         = "urn:xmpp:mam:2"
-	NSExtended  = "urn:xmpp:mam:2#extended"
-	NSStanzaID  = "urn:xmpp:sid:0"
-	NSRSM       = "http://jabber.org/protocol/rsm"
-	NSForward   = "urn:xmpp:forward:0"
-	NSData      = "jabber:x:data"
-	nsHints     = "urn:xmpp:hints"
-	nsMarkers   = "urn:xmpp:chat-markers:0"
-	defaultPage = 50
+	NS1        = "urn:xmpp:mam:1"
+	NS2        = "urn:xmpp:mam:2"
+	NSExtended = "urn:xmpp:mam:2#extended"
+	NSStanzaID = "urn:xmpp:sid:0"
+	// NSGroupchatField advertises the include-groupchat form field (XEP-0313 8.1).
+	NSGroupchatField = "urn:xmpp:mam:2#groupchat-field"
+	NSRSM            = "http://jabber.org/protocol/rsm"
+	NSForward        = "urn:xmpp:forward:0"
+	NSData           = "jabber:x:data"
+	nsHints          = "urn:xmpp:hints"
+	nsMarkers        = "urn:xmpp:chat-markers:0"
+	defaultPage      = 50
 )
 
 // Defaults of the batching queue (async_writer.batch_size and
@@ -90,6 +92,10 @@ type mod struct {
 	noStanzaID bool
 	b          *batch.Batcher[store.ArchiveRecord]
 	users      *userShaper
+	// pm: the one-to-one archive is on; room: the MUC Light room archive's options
+	// (nil when mod_mam has no muc section).
+	pm   bool
+	room *roomOpts
 	// redelivered holds the recipient copies this module re-routes with their
 	// stanza-id, so its filter lets them through instead of archiving them again.
 	redelivered sync.Map
@@ -102,12 +108,12 @@ func opt[T any](get func(string, T) T, name string, def T) T {
 }
 
 func (s *Service) start(env *module.Env, opts module.Options) error {
-	if !opts.Has("pm") {
-		// Only the PM archive exists; muc archiving belongs with MUC Light.
-		env.Logger().Info("mod_mam without pm: nothing archived for this host type")
+	pm, muc := opts.Has("pm"), opts.Has("muc")
+	if !pm && !muc {
+		env.Logger().Info("mod_mam without pm or muc: nothing archived for this host type")
 		return nil
 	}
-	m := &mod{svc: s, env: env, st: env.Store(), r: env.Router(),
+	m := &mod{svc: s, env: env, st: env.Store(), r: env.Router(), pm: pm,
 		defLimit:   opt(opts.Int, "default_result_limit", defaultPage),
 		maxLimit:   opt(opts.Int, "max_result_limit", defaultPage),
 		markers:    opt(opts.Bool, "archive_chat_markers", false),
@@ -125,14 +131,22 @@ func (s *Service) start(env *module.Env, opts module.Options) error {
 	if !opt(opts.Bool, "async_writer.enabled", true) {
 		size = 1
 	}
-	m.b = batch.New(size, interval, m.flush)
-	for _, ns := range []string{NS1, NS2} {
-		env.HandleIQ(ns, router.ToAccount, m.iq)
+	if muc {
+		if err := m.startMUC(opts); err != nil {
+			return err
+		}
 	}
-	env.AddFeature(router.ToAccount, NSExtended)
-	env.AddFeature(router.ToAccount, NSStanzaID)
-	env.OnUserSend(module.PrioArchive, m.send)
-	env.OnIncoming(module.PrioArchive, m.incoming)
+	m.b = batch.New(size, interval, m.flush)
+	if pm {
+		for _, ns := range []string{NS1, NS2} {
+			env.HandleIQ(ns, router.ToAccount, m.iq)
+		}
+		env.AddFeature(router.ToAccount, NSExtended)
+		env.AddFeature(router.ToAccount, NSStanzaID)
+		env.AddFeature(router.ToAccount, NSGroupchatField)
+		env.OnUserSend(module.PrioArchive, m.send)
+		env.OnIncoming(module.PrioArchive, m.incoming)
+	}
 	env.OnStop(m.b.Close)
 	s.mu.Lock()
 	s.mods[env.HostType()] = m
@@ -338,7 +352,7 @@ func (s *Service) modFor(domain string) (*mod, error) {
 	s.mu.Lock()
 	m := s.mods[ht]
 	s.mu.Unlock()
-	if m == nil {
+	if m == nil || !m.pm {
 		return nil, ErrNotEnabled
 	}
 	return m, nil

@@ -96,13 +96,20 @@ type params struct {
 	empty   bool
 }
 
-// Known form fields. include-groupchat and simple are accepted; the PM archive holds
-// no groupchat messages and counts are cheap.
+// Known form fields. include-groupchat and simple are accepted: the PM archive holds
+// no groupchat messages, and counts are cheap.
 var knownFields = []string{"FORM_TYPE", "with", "start", "end", "before-id", "after-id",
 	"from-id", "to-id", "ids", "include-groupchat", "simple"}
 
-func (m *mod) parse(owner jid.JID, p *xmlstream.Element) (params, error) {
-	out := params{queryID: p.Attr("queryid"), q: store.ArchiveQuery{Domain: owner.Domain(), User: owner.Local()}}
+// archiveRef names one archive: its store keys (an account's domain and local part,
+// or a room's parent domain and bare JID) and its owner's JID as results show it.
+type archiveRef struct {
+	domain, user, owner string
+	defLimit, maxLimit  int
+}
+
+func (m *mod) parse(a archiveRef, p *xmlstream.Element) (params, error) {
+	out := params{queryID: p.Attr("queryid"), q: store.ArchiveQuery{Domain: a.domain, User: a.user}}
 	lo, hi := uint64(0), uint64(math.MaxUint64)
 	raise := func(v uint64) { lo = max(lo, v) }
 	lower := func(v uint64) { hi = min(hi, v) }
@@ -165,6 +172,15 @@ func (m *mod) parse(owner jid.JID, p *xmlstream.Element) (params, error) {
 				case "to-id":
 					lower(id)
 				}
+			case "include-groupchat":
+				// XEP-0313's groupchat field: the PM archive never holds groupchat
+				// messages (they are archived once per room), so both values select
+				// the same messages; only the value's syntax is checked.
+				switch one {
+				case "true", "false", "1", "0":
+				default:
+					return out, badRequest("Invalid include-groupchat field")
+				}
 			case "ids":
 				for _, v := range vals {
 					id, err := DecodeID(v)
@@ -185,7 +201,7 @@ func (m *mod) parse(owner jid.JID, p *xmlstream.Element) (params, error) {
 	if hi != math.MaxUint64 {
 		out.q.To = hi
 	}
-	out.q.Max = m.defLimit
+	out.q.Max = a.defLimit
 	if set := p.Child(NSRSM, "set"); set != nil {
 		if mx := set.Child(NSRSM, "max"); mx != nil {
 			n, err := strconv.Atoi(strings.TrimSpace(mx.Text()))
@@ -216,7 +232,7 @@ func (m *mod) parse(owner jid.JID, p *xmlstream.Element) (params, error) {
 			return out, &queryError{stanza.FeatureNotImplemented, "RSM index is not supported"}
 		}
 	}
-	out.q.Max = min(out.q.Max, m.maxLimit)
+	out.q.Max = min(out.q.Max, a.maxLimit)
 	out.flip = p.Child(p.Space, "flip-page") != nil
 	return out, nil
 }
@@ -224,7 +240,20 @@ func (m *mod) parse(owner jid.JID, p *xmlstream.Element) (params, error) {
 // query answers an IQ set <query/>: the page's messages go to the querying session
 // first, then the IQ result with <fin/>.
 func (m *mod) query(iq *router.IQ) *xmlstream.Element {
-	pr, err := m.parse(iq.To, iq.Payload)
+	a := archiveRef{domain: iq.To.Domain(), user: iq.To.Local(), owner: iq.To.String(),
+		defLimit: m.defLimit, maxLimit: m.maxLimit}
+	deliver := func(el *xmlstream.Element) { _ = m.r.Deliver(el) }
+	if iq.Session != nil {
+		deliver = func(el *xmlstream.Element) { iq.Session.Deliver(el) }
+	}
+	return m.lookup(a, iq.From, iq.El, iq.Payload, deliver)
+}
+
+// lookup runs a query of archive a for the requester: results go through deliver,
+// and the IQ result or error is returned.
+func (m *mod) lookup(a archiveRef, requester jid.JID, el, payload *xmlstream.Element,
+	deliver func(*xmlstream.Element)) *xmlstream.Element {
+	pr, err := m.parse(a, payload)
 	var page store.ArchivePage
 	if err == nil && pr.empty {
 		page.Complete = true
@@ -238,32 +267,28 @@ func (m *mod) query(iq *router.IQ) *xmlstream.Element {
 	var qe *queryError
 	switch {
 	case errors.As(err, &qe):
-		return iq.Error(qe.cond, qe.text)
+		return stanza.ErrorReply(el, qe.cond, qe.text)
 	case errors.Is(err, store.ErrMAMNotFound):
-		return iq.Error(stanza.ItemNotFound, textNotFound)
+		return stanza.ErrorReply(el, stanza.ItemNotFound, textNotFound)
 	case err != nil:
-		m.env.Logger().Warn("archive query failed", "owner", iq.To.String(), "error", err)
-		return iq.Error(stanza.InternalServerError, "")
+		m.env.Logger().Warn("archive query failed", "owner", a.owner, "error", err)
+		return stanza.ErrorReply(el, stanza.InternalServerError, "")
 	}
 	msgs := page.Messages
 	if pr.flip {
 		msgs = slices.Clone(msgs)
 		slices.Reverse(msgs)
 	}
-	ns := iq.Payload.Space
+	ns := payload.Space
 	for _, am := range msgs {
-		el, err := resultMessage(ns, pr.queryID, iq.To.String(), iq.From.String(), am)
+		res, err := resultMessage(ns, pr.queryID, a.owner, requester.String(), am)
 		if err != nil {
-			m.env.Logger().Warn("archived message unreadable", "owner", iq.To.String(), "id", am.ID, "error", err)
+			m.env.Logger().Warn("archived message unreadable", "owner", a.owner, "id", am.ID, "error", err)
 			continue
 		}
-		if iq.Session != nil {
-			iq.Session.Deliver(el)
-		} else {
-			_ = m.r.Deliver(el)
-		}
+		deliver(res)
 	}
-	return iq.Result(fin(ns, pr.queryID, page, msgs))
+	return stanza.Result(el, fin(ns, pr.queryID, page, msgs))
 }
 
 func resultMessage(ns, queryID, owner, to string, am store.ArchivedMessage) (*xmlstream.Element, error) {
@@ -309,11 +334,15 @@ func fin(ns, queryID string, page store.ArchivePage, msgs []store.ArchivedMessag
 
 // metadata is XEP-0313 section 7.1: the first and last message of the archive.
 func (m *mod) metadata(owner jid.JID) *xmlstream.Element {
+	return m.metadataOf(archiveRef{domain: owner.Domain(), user: owner.Local()})
+}
+
+func (m *mod) metadataOf(a archiveRef) *xmlstream.Element {
 	md := xmlstream.NewElement(NS2, "metadata")
 	var first, last uint64
 	var ok bool
 	_ = m.st.View(func(tx *bolt.Tx) error {
-		first, last, ok = store.ArchiveBounds(tx, owner.Domain(), owner.Local())
+		first, last, ok = store.ArchiveBounds(tx, a.domain, a.user)
 		return nil
 	})
 	if !ok {

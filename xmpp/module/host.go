@@ -61,6 +61,9 @@ type table struct {
 	features     []FeaturesHook
 	nonza        map[string]NonzaHook
 	preauth      map[string]PreAuthIQHook
+	lost         []LostHook                  // stream management (keep.go)
+	prebind      map[string]PreBindNonzaHook // stream management (keep.go)
+	handled      []func(Session)             // stream management (keep.go)
 }
 
 type entry[T any] struct {
@@ -82,6 +85,9 @@ func (t *table) clone() *table {
 	c.features = slices.Clone(t.features)
 	c.nonza = maps.Clone(t.nonza)
 	c.preauth = maps.Clone(t.preauth)
+	c.lost = slices.Clone(t.lost)
+	c.prebind = maps.Clone(t.prebind)
+	c.handled = slices.Clone(t.handled)
 	return &c
 }
 

@@ -59,6 +59,17 @@ func (r *req) iq() *xmlstream.Element {
 		}
 	case service:
 		return r.errReply(stanza.FeatureNotImplemented, "")
+	case q.Space == nsMAM1 || q.Space == nsMAM2:
+		// The room archive: occupants only (a non-occupant gets <item-not-found/>,
+		// as for every other room request).
+		qr, ok := r.m.svc.getArchiver().(RoomQuerier)
+		if !ok {
+			return r.errReply(stanza.ServiceUnavailable, "")
+		}
+		if _, err := r.m.readRoom(r.parent, r.to.Local(), r.user()); err != nil {
+			return r.errReply(condition(err), "")
+		}
+		return qr.QueryRoom(r.ctx, r.m.o.hostType, r.to.Bare(), r.from, r.el)
 	case q.Space == NSConfig && typ == "get":
 		payload, err = r.getRoom(func(room *store.MUCLightRoom) *xmlstream.Element { return configQuery(room) }, q)
 	case q.Space == NSAffs && typ == "get":
@@ -450,6 +461,13 @@ func (m *mod) destroy(ctx context.Context, parent, name, actor string) error {
 		}
 		if err != nil {
 			return err
+		}
+		if f, ok := m.svc.getArchiver().(RoomForgetter); ok {
+			if rj, err := jid.Parse(roomJID); err == nil {
+				if err := f.ForgetRoom(ctx, rj); err != nil {
+					m.env.Logger().Warn("archive of a destroyed room not deleted", "room", roomJID, "error", err)
+				}
+			}
 		}
 		for _, a := range room.Affs {
 			m.deliver(roomJID, a.User, groupchat(roomJID,

@@ -35,7 +35,7 @@ func (m *mod) broadcast(ctx context.Context, room, sender jid.JID, state *store.
 	from := room.String() + "/" + sender.String()
 	out := module.Readdress(el, from, "")
 	if a := m.svc.getArchiver(); a != nil {
-		a.ArchiveRoomMessage(ctx, m.o.hostType, room, sender, out)
+		out = a.ArchiveRoomMessage(ctx, m.o.hostType, room, sender, out)
 	}
 	for _, a := range state.Affs {
 		m.deliver(from, a.User, out)

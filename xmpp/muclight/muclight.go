@@ -44,10 +44,31 @@ const DefaultHost = "muclight.@HOST@"
 
 // Archiver is the hook for mod_mam's muc archive: when set (SetArchiver), every group
 // message is offered once per room, before fan-out, addressed from the room with the
-// sender as resource. Implementations must not block for long: the sender waits.
+// sender as resource. It returns the element to fan out (with the archive's
+// <stanza-id/>, or el itself). Implementations must not block for long: the sender
+// waits.
 type Archiver interface {
-	ArchiveRoomMessage(ctx context.Context, hostType string, room, sender jid.JID, el *xmlstream.Element)
+	ArchiveRoomMessage(ctx context.Context, hostType string, room, sender jid.JID, el *xmlstream.Element) *xmlstream.Element
 }
+
+// RoomQuerier is an optional interface of an Archiver: it answers a MAM IQ
+// (urn:xmpp:mam:1 or :2) sent to a room by one of its occupants, delivering results
+// itself and returning the IQ reply.
+type RoomQuerier interface {
+	QueryRoom(ctx context.Context, hostType string, room, requester jid.JID, el *xmlstream.Element) *xmlstream.Element
+}
+
+// RoomForgetter is an optional interface of an Archiver: a destroyed room's archive
+// is deleted.
+type RoomForgetter interface {
+	ForgetRoom(ctx context.Context, room jid.JID) error
+}
+
+// MAM namespaces answered at room JIDs through a RoomQuerier.
+const (
+	nsMAM1 = "urn:xmpp:mam:1"
+	nsMAM2 = "urn:xmpp:mam:2"
+)
 
 // HistoryReader is an optional interface of an Archiver: the admin API's room history.
 type HistoryReader interface {

@@ -200,10 +200,11 @@ type recorder struct {
 	msgs []string
 }
 
-func (r *recorder) ArchiveRoomMessage(_ context.Context, hostType string, room, sender jid.JID, el *xmlstream.Element) {
+func (r *recorder) ArchiveRoomMessage(_ context.Context, hostType string, room, sender jid.JID, el *xmlstream.Element) *xmlstream.Element {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.msgs = append(r.msgs, hostType+" "+room.String()+" "+sender.String()+" "+el.Attr("from"))
+	return el
 }
 
 func TestArchiverOncePerRoom(t *testing.T) {
