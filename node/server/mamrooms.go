@@ -22,6 +22,7 @@ var (
 	_ muclight.HistoryReader = mamRooms{}
 	_ muclight.RoomQuerier   = mamRooms{}
 	_ muclight.RoomForgetter = mamRooms{}
+	_ muclight.RoomFeaturer  = mamRooms{}
 )
 
 func (a mamRooms) ArchiveRoomMessage(ctx context.Context, hostType string, room, sender jid.JID, el *xmlstream.Element) *xmlstream.Element {
@@ -42,4 +43,8 @@ func (a mamRooms) RoomHistory(ctx context.Context, room jid.JID, limit int) ([]*
 
 func (a mamRooms) ForgetRoom(ctx context.Context, room jid.JID) error {
 	return a.m.ForgetRoom(ctx, room)
+}
+
+func (a mamRooms) RoomFeatures(hostType string, room jid.JID) []string {
+	return a.m.RoomFeatures(hostType, room)
 }

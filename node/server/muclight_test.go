@@ -17,6 +17,7 @@ import (
 	"github.com/mongoose-go/mongoose-go/node/server"
 	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/isolation"
+	"github.com/mongoose-go/mongoose-go/xmpp/mam"
 	"github.com/mongoose-go/mongoose-go/xmpp/muclight"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -26,16 +27,26 @@ import (
 // and alice on b.example.
 func mucLightServer(t testing.TB) (*server.Server, string) {
 	t.Helper()
+	return mucLightServerWith(t, nil, nil)
+}
+
+// mucLightServerWith is mucLightServer with extra mod_muc_light options and extra
+// modules for host type "muc".
+func mucLightServerWith(t testing.TB, extra map[string]any, more map[string]config.Module) (*server.Server, string) {
+	t.Helper()
 	cfg := server.TestConfig(t.TempDir())
 	cfg.General.HostTypes = append(cfg.General.HostTypes, "muc")
 	mods := maps.Clone(cfg.Modules)
 	// config_schema as the TOML loader decodes it: MongooseIM's defaults plus a typed field.
-	mods[muclight.Name] = config.Module{Name: muclight.Name, Opts: map[string]any{"config_schema": []any{
+	opts := map[string]any{"config_schema": []any{
 		map[string]any{"field": "roomname", "string_value": "Untitled"},
 		map[string]any{"field": "subject", "string_value": ""},
 		map[string]any{"field": "priority", "integer_value": int64(1)},
-	}}}
+	}}
+	maps.Copy(opts, extra)
+	mods[muclight.Name] = config.Module{Name: muclight.Name, Opts: opts}
 	mods[isolation.Name] = config.Module{Name: isolation.Name}
+	maps.Copy(mods, more)
 	cfg.HostConfigs = append(cfg.HostConfigs, config.HostConfig{HostType: "muc", Modules: mods})
 	s, err := server.Start(cfg, server.Options{Logger: quiet})
 	if err != nil {
@@ -435,8 +446,38 @@ func roomExists(t *testing.T, s *server.Server, domain, id string) bool {
 // (the sender included), so deliveries = 5 x b.N. Clients share the 2 cores with the
 // server.
 func BenchmarkMUCLightDeliveries(b *testing.B) {
-	const rooms, members, window = 10, 5, 10
 	s, api := mucLightServer(b)
+	benchMUCLightDeliveries(b, s, api)
+}
+
+// BenchmarkMUCLightDeliveriesArchived is BenchmarkMUCLightDeliveries with the room
+// archive on (mod_mam muc): every room message is also one archive record, and its
+// sender's stream waits for the record's raft commit before the fan-out.
+func BenchmarkMUCLightDeliveriesArchived(b *testing.B) {
+	s, api := mucLightServerWith(b, nil, map[string]config.Module{mam.Name: {Name: mam.Name, Opts: map[string]any{
+		"pm":  map[string]any{},
+		"muc": map[string]any{"host": "muclight.@HOST@"},
+	}}})
+	benchMUCLightDeliveries(b, s, api)
+	// Every message was archived once, in its room's archive.
+	archived := 0
+	if err := s.Node.View(func(tx *bolt.Tx) error {
+		for r := range 10 {
+			archived += store.ArchiveCount(tx, "a.example", fmt.Sprintf("room%d@muclight.a.example", r), "")
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	if archived != b.N {
+		b.Fatalf("archived %d of %d room messages", archived, b.N)
+	}
+}
+
+// benchMUCLightDeliveries: 10 rooms of 5 members at a.example, one sender per room
+// with 10 messages in flight; every member (the sender included) counts deliveries.
+func benchMUCLightDeliveries(b *testing.B, s *server.Server, api string) {
+	const rooms, members, window = 10, 5, 10
 	addr := s.C2SAddrs()[0]
 	clients := make([][]*meshtest.Client, rooms)
 	for r := range rooms {

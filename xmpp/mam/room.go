@@ -169,6 +169,17 @@ func (s *Service) QueryRoom(ctx context.Context, hostType string, room, requeste
 	return stanza.ErrorReply(el, stanza.BadRequest, "")
 }
 
+// RoomFeatures is what a room's disco#info advertises of the room archive: the MAM
+// namespaces when room's host type archives its rooms (mod_mam's muc section names
+// its service), none otherwise. Room queries take the same form fields as PM ones,
+// #extended included (before-id, after-id, ids, flip-page).
+func (s *Service) RoomFeatures(hostType string, room jid.JID) []string {
+	if _, _, ok := s.roomMod(hostType, room); !ok {
+		return nil
+	}
+	return []string{NS1, NS2, NSExtended}
+}
+
 // ErrNoRoomArchive is a room history request for a room whose host type does not
 // archive rooms.
 var ErrNoRoomArchive = errors.New("mam: rooms of this service are not archived")

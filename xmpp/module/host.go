@@ -64,6 +64,7 @@ type table struct {
 	lost         []LostHook                  // stream management (keep.go)
 	prebind      map[string]PreBindNonzaHook // stream management (keep.go)
 	handled      []func(Session)             // stream management (keep.go)
+	rosterGet    []RosterGetHook             // rosterget.go
 }
 
 type entry[T any] struct {
@@ -88,6 +89,7 @@ func (t *table) clone() *table {
 	c.lost = slices.Clone(t.lost)
 	c.prebind = maps.Clone(t.prebind)
 	c.handled = slices.Clone(t.handled)
+	c.rosterGet = slices.Clone(t.rosterGet)
 	return &c
 }
 

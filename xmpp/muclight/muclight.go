@@ -64,6 +64,13 @@ type RoomForgetter interface {
 	ForgetRoom(ctx context.Context, room jid.JID) error
 }
 
+// RoomFeaturer is an optional interface of an Archiver: the disco#info features a
+// room adds for its archive (the MAM namespaces when the room's host type archives
+// rooms, none otherwise).
+type RoomFeaturer interface {
+	RoomFeatures(hostType string, room jid.JID) []string
+}
+
 // MAM namespaces answered at room JIDs through a RoomQuerier.
 const (
 	nsMAM1 = "urn:xmpp:mam:1"
@@ -181,6 +188,9 @@ func (s *Service) start(env *module.Env, o module.Options) error {
 		s.mu.Unlock()
 	})
 	env.OnIncoming(module.PrioDefault, m.incoming)
+	if o.Bool("rooms_in_rosters", false) {
+		env.OnRosterGet(m.rosterItems)
+	}
 	env.AddDiscoItems(func(_, domain string) []disco.Item {
 		return []disco.Item{{JID: opts.prefix + domain, Name: "MUC Light"}}
 	})

@@ -145,6 +145,9 @@ func (s *Service) get(q *router.IQ) *xmlstream.Element {
 	if versioning && hasAttr(q.Payload, "ver") && q.Payload.Attr("ver") == versionString(ver) {
 		return q.Result(nil)
 	}
+	// Items of other modules (mod_muc_light's rooms_in_rosters) come first, as
+	// MongooseIM's roster_get hook prepends them.
+	items = append(s.host.RosterGet(q.HostType, q.To.Bare()), items...)
 	return q.Result(queryElement(versionString(ver), versioning, items...))
 }
 
