@@ -48,6 +48,14 @@ type proc struct {
 
 func writeConfig(t *testing.T, dataDir string) (path, api string) {
 	t.Helper()
+	path, api, _ = writeConfigWith(t, dataDir, "")
+	return path, api
+}
+
+// writeConfigWith adds extra TOML (modules, host_config) and also returns the c2s
+// listener's address.
+func writeConfigWith(t *testing.T, dataDir, extra string) (path, api, c2s string) {
+	t.Helper()
 	apiPort, c2sPort, clusterPort := freePort(t), freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`[general]
   hosts = ["localhost"]
@@ -69,12 +77,12 @@ func writeConfig(t *testing.T, dataDir string) (path, api string) {
   node_name = "e2e@localhost"
   data_dir = %q
   listen = "127.0.0.1:%d"
-`, c2sPort, apiPort, dataDir, clusterPort)
+`, c2sPort, apiPort, dataDir, clusterPort) + extra
 	path = filepath.Join(t.TempDir(), "mongoose.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path, fmt.Sprintf("http://127.0.0.1:%d/api", apiPort)
+	return path, fmt.Sprintf("http://127.0.0.1:%d/api", apiPort), fmt.Sprintf("127.0.0.1:%d", c2sPort)
 }
 
 func serve(t *testing.T, bin, cfgPath, api string) *proc {
