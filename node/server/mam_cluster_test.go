@@ -23,32 +23,10 @@ import (
 // room.
 func TestMAMOncePerOwnerAcrossNodes(t *testing.T) {
 	t.Parallel()
-	var nodes []*server.Server
-	for i := range 2 {
-		cfg := server.TestConfig(t.TempDir())
-		cfg.Cluster.NodeName = fmt.Sprintf("mam%d@localhost", i+1)
-		cfg.Cluster.Secret = "mam-cluster-test-secret"
-		if i > 0 {
-			cfg.Cluster.Join = []string{nodes[0].Node.RaftAddr()}
-		}
+	nodes := startCluster(t, "mam", 2, func(cfg *config.Config) {
 		cfg.Modules[muclight.Name] = config.Module{Name: muclight.Name}
 		cfg.Modules[mam.Name] = config.Module{Name: mam.Name, Opts: map[string]any{
 			"pm": map[string]any{}, "muc": map[string]any{"host": "muclight.@HOST@"}}}
-		s, err := server.Start(cfg, server.Options{Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err = s.WaitReady(ctx)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, s)
-	}
-	isoWait(t, "the mesh", func() bool {
-		return len(nodes[0].Mesh().Peers()) == 1 && len(nodes[1].Mesh().Peers()) == 1
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
