@@ -93,9 +93,12 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	purgeMu  sync.Mutex
-	purging  map[string]bool
-	userHook func(domain, user string)
+	purgeMu sync.Mutex
+	purging map[string]bool
+	// purgeFault, set only by tests, fails a purge step the way a broken module's
+	// remove_domain handler does in MongooseIM's removal_stops_if_handler_fails.
+	purgeFault func(domain string) error
+	userHook   func(domain, user string)
 }
 
 // Errors that callers match with errors.Is. Texts are MongooseIM's where it has one.

@@ -279,3 +279,58 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A failing purge step stops the removal and leaves the domain deleting (out of
+// service, nothing re-addable); removing it again resumes and finishes (MongooseIM's
+// removal_stops_if_handler_fails).
+func TestFailingPurgeLeavesDomainDeletingAndResumes(t *testing.T) {
+	n := startNode(t, testOptions(t.TempDir()))
+	defer n.Close()
+	c := ctx(t)
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := n.RegisterUser(c, "a.com", fmt.Sprintf("u%d", i), "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := 0
+	broken := errors.New("handler crashed")
+	n.SetPurgeFault(func(string) error {
+		steps++
+		if steps == 2 { // after one chunk went through
+			return broken
+		}
+		return nil
+	})
+	if err := n.RemoveDomain(c, "a.com", "basic", false); !errors.Is(err, broken) {
+		t.Fatalf("removal with a failing step: %v", err)
+	}
+	d, err := n.Domain("a.com")
+	if err != nil || d.Status != store.StatusDeleting {
+		t.Fatalf("after the failure: %+v %v, want deleting", d, err)
+	}
+	if _, ok := n.Directory().HostTypeOf("a.com"); ok {
+		t.Error("a domain whose removal failed is still served")
+	}
+	if users, _ := n.ListUsers("a.com"); len(users) == 0 || len(users) == 20 {
+		t.Errorf("%d users left: want a partial purge", len(users))
+	}
+	if err := n.AddDomain(c, "a.com", "basic"); !errors.Is(err, store.ErrDomainExists) {
+		t.Errorf("re-add during a stuck removal: %v", err)
+	}
+	n.SetPurgeFault(nil)
+	if err := n.RemoveDomain(c, "a.com", "basic", false); err != nil {
+		t.Fatalf("resumed removal: %v", err)
+	}
+	if _, err := n.Domain("a.com"); !errors.Is(err, store.ErrDomainNotFound) {
+		t.Errorf("after the resumed removal: %v", err)
+	}
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	if users, _ := n.ListUsers("a.com"); len(users) != 0 {
+		t.Errorf("re-added domain has %d users", len(users))
+	}
+}

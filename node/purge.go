@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/store"
@@ -13,6 +14,11 @@ import (
 // cluster.
 func (n *Node) purge(ctx context.Context, name string) error {
 	for {
+		if n.purgeFault != nil {
+			if err := n.purgeFault(name); err != nil {
+				return fmt.Errorf("node: purge of %s stopped: %w", name, err)
+			}
+		}
 		v, err := n.Apply(ctx, &store.PurgeDomain{Name: name, Limit: n.opts.PurgeChunk})
 		if err != nil {
 			return err
