@@ -185,8 +185,10 @@ func (a *api) owns(d, name, v string) bool {
 	case v == "":
 		return true
 	case name == "domain":
+		// /muc-lights/{domain} names the room service (muclight.a.com), which belongs
+		// to its parent's tenant.
 		got, err := node.NormalizeDomain(v)
-		return err == nil && got == d
+		return err == nil && a.inDomain(d, got)
 	case jidWildcards[name]:
 		j, err := jid.Parse(v)
 		return err == nil && a.inDomain(d, j.Domain())
