@@ -101,16 +101,6 @@ func (c *testCluster) start(name, dir, addr string, join []string) (*member, err
 	return m, nil
 }
 
-func (c *testCluster) member(name string) *member {
-	for _, m := range c.members {
-		if m.name == name {
-			return m
-		}
-	}
-	c.t.Fatalf("no member %s", name)
-	return nil
-}
-
 // live returns the running members that are in a cluster (not killed, not left).
 func (c *testCluster) live() []*member {
 	var out []*member

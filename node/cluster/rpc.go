@@ -158,10 +158,9 @@ func (p *Port) Call(ctx context.Context, addr, op string, req, resp any) error {
 		r.Deadline = dl.UnixNano()
 	}
 	for attempt := 0; ; attempt++ {
-		rc, reused, err := p.pool.get(addr)
+		rc, reused := p.pool.get(addr)
 		if !reused {
-			var c net.Conn
-			c, _, err = p.dial(ctx, addr, ChanRPC)
+			c, _, err := p.dial(ctx, addr, ChanRPC)
 			if err != nil {
 				return err
 			}
@@ -234,18 +233,18 @@ type rpcPool struct {
 	closed bool
 }
 
-func (pl *rpcPool) get(addr string) (*rpcConn, bool, error) {
+func (pl *rpcPool) get(addr string) (*rpcConn, bool) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	for {
 		cs := pl.idle[addr]
 		if len(cs) == 0 {
-			return nil, false, nil
+			return nil, false
 		}
 		rc := cs[len(cs)-1]
 		pl.idle[addr] = cs[:len(cs)-1]
 		if time.Since(rc.used) < poolIdle {
-			return rc, true, nil
+			return rc, true
 		}
 		rc.c.Close()
 	}

@@ -23,11 +23,10 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // fakeLocal records what peers hand to this node's router.
 type fakeLocal struct {
-	mu       sync.Mutex
-	routed   []*xmlstream.Element
-	direct   []string // "full|xml"
-	stops    []string // "full|cond|text"
-	sessions map[jid.JID]bool
+	mu     sync.Mutex
+	routed []*xmlstream.Element
+	direct []string // "full|xml"
+	stops  []string // "full|cond|text"
 }
 
 func (l *fakeLocal) RouteFromPeer(el *xmlstream.Element) error {

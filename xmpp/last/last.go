@@ -90,7 +90,7 @@ func handle(env *module.Env, started time.Time, q *router.IQ) *xmlstream.Element
 	}
 	if q.Target == router.ToServer {
 		// XEP-0012 section 5: a server's last activity is its uptime.
-		return reply(q, int64(time.Now().Sub(started)/time.Second), "")
+		return reply(q, int64(time.Since(started)/time.Second), "")
 	}
 	domain, user := q.To.Domain(), q.To.Local()
 	var allowed, found bool

@@ -263,7 +263,7 @@ func TestPendingRequestWaitsForAvailability(t *testing.T) {
 	}
 	// Offered again on every login until answered.
 	b.Logout(module.Close{})
-	b = online(h, "bob@a.com/r2")
+	online(h, "bob@a.com/r2") // another resource, available first
 	b = h.Login("bob@a.com/r3")
 	b.Send(`<presence/>`)
 	if got := b.TakeSummaries(); !slices.Contains(got, "presence/subscribe alice@a.com>bob@a.com") {
