@@ -58,6 +58,15 @@ func contactJID(r *http.Request) (jid.JID, error) {
 	return pathJID(r, "contact", "Missing contact JID", "Invalid contact JID")
 }
 
+// userAndContact reads /contacts/{user}/{contact}, the user first (MongooseIM's order).
+func userAndContact(r *http.Request) (user, contact jid.JID, err error) {
+	if user, err = userJID(r); err != nil {
+		return user, contact, err
+	}
+	contact, err = contactJID(r)
+	return user, contact, err
+}
+
 // contactError maps the roster service's errors to MongooseIM's answers.
 func contactError(err error) error {
 	var unf *roster.UserNotFoundError
@@ -129,11 +138,7 @@ func action(r *http.Request, manage bool) (string, error) {
 }
 
 func (a *api) putContact(w http.ResponseWriter, r *http.Request) error {
-	user, err := userJID(r)
-	if err != nil {
-		return err
-	}
-	contact, err := contactJID(r)
+	user, contact, err := userAndContact(r)
 	if err != nil {
 		return err
 	}
@@ -149,11 +154,7 @@ func (a *api) putContact(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) manageContact(w http.ResponseWriter, r *http.Request) error {
-	user, err := userJID(r)
-	if err != nil {
-		return err
-	}
-	contact, err := contactJID(r)
+	user, contact, err := userAndContact(r)
 	if err != nil {
 		return err
 	}
@@ -173,11 +174,7 @@ func (a *api) manageContact(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) deleteContact(w http.ResponseWriter, r *http.Request) error {
-	user, err := userJID(r)
-	if err != nil {
-		return err
-	}
-	contact, err := contactJID(r)
+	user, contact, err := userAndContact(r)
 	if err != nil {
 		return err
 	}
