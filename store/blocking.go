@@ -114,7 +114,8 @@ func IsBlocked(tx *bolt.Tx, domain, user string, jids ...string) bool {
 }
 
 // RemoveUserData deletes what mod_vcard, mod_private, mod_last, mod_blocking and
-// mod_offline keep for an account (the account was removed: MongooseIM's remove_user hook).
+// mod_offline keep for an account. RemoveUser does the same in its own transaction;
+// this mutation remains for entries already in raft logs.
 type RemoveUserData struct {
 	Domain string
 	User   string
@@ -124,20 +125,28 @@ func (m *RemoveUserData) Apply(tx *bolt.Tx) (any, error) {
 	if m.User == "" {
 		return nil, errors.New("store: user data removal without user")
 	}
-	k := domainKey(m.Domain, m.User)
+	return nil, deleteUserRows(tx, m.Domain, m.User)
+}
+
+// deleteUserRows deletes an account's rows in the small per-user buckets (MongooseIM's
+// remove_user hook for vCard, private XML, last activity, block list and offline
+// messages). Rosters (contacts must be told) and archives (deleted in chunks) are
+// removed by their modules.
+func deleteUserRows(tx *bolt.Tx, domain, user string) error {
+	k := domainKey(domain, user)
 	for _, b := range [][]byte{bucketVCard, bucketLast, bucketOfflineMeta} {
 		if err := tx.Bucket(b).Delete(k); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	prefix := domainKey(m.Domain, m.User+"\x00")
+	prefix := domainKey(domain, user+"\x00")
 	for _, b := range [][]byte{bucketPrivate, bucketBlocking, bucketOffline} {
 		c := tx.Bucket(b).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
 			if err := c.Delete(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return nil, nil
+	return nil
 }

@@ -105,3 +105,19 @@ func TestRemoveUserDataDeletesOfflineQueue(t *testing.T) {
 		return nil
 	})
 }
+
+// Removing an account removes its per-user rows in the same transaction.
+func TestRemoveUserDeletesItsRows(t *testing.T) {
+	db := openDB(t)
+	mustApply(t, db, &AddDomain{Name: "a.com", HostType: "basic"})
+	mustApply(t, db, &AddUser{Domain: "a.com", User: "alice", Creds: "c"})
+	mustApply(t, db, &SetVCard{Domain: "a.com", User: "alice", XML: "<vCard/>"})
+	mustApply(t, db, &StoreOffline{Records: []OfflineRecord{{Domain: "a.com", User: "alice", XML: "<message/>", Limit: 10}}})
+	mustApply(t, db, &RemoveUser{Domain: "a.com", User: "alice"})
+	db.View(func(tx *bolt.Tx) error {
+		if GetVCard(tx, "a.com", "alice") != "" || OfflineCount(tx, "a.com", "alice") != 0 {
+			t.Error("a removed account's vCard or offline queue survived")
+		}
+		return nil
+	})
+}

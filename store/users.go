@@ -126,5 +126,10 @@ func (m *RemoveUser) Apply(tx *bolt.Tx) (any, error) {
 	if err := b.Delete(k); err != nil {
 		return nil, err
 	}
+	// The account's small per-user data goes in the same transaction, so a crash can
+	// never leave it for a new account of the same name.
+	if err := deleteUserRows(tx, m.Domain, m.User); err != nil {
+		return nil, err
+	}
 	return nil, addUserCount(tx, m.Domain, -1)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/blocking"
 	"github.com/mongoose-go/mongoose-go/xmpp/carbons"
 	"github.com/mongoose-go/mongoose-go/xmpp/csi"
@@ -129,7 +128,8 @@ func (s *Server) moduleFilter(hostType string, from, to jid.JID, el *xmlstream.E
 	return s.Modules.Filter(hostType, from, to, el)
 }
 
-// userRemoved deletes a removed account's roster and tells its contacts. Every node
+// userRemoved deletes a removed account's roster (telling its contacts) and its
+// archive (in chunks). Every node
 // sees the removal; the leader does the work, so that it is proposed once.
 func (s *Server) userRemoved(domain, user string) {
 	if s.Roster == nil || s.Node.Status().RaftState != "Leader" {
@@ -140,10 +140,8 @@ func (s *Server) userRemoved(domain, user string) {
 	if err := s.Roster.RemoveUser(ctx, domain, user); err != nil {
 		s.log.Warn("roster of a removed user not deleted", "domain", domain, "user", user, "error", err)
 	}
-	// vCard, private XML, last activity and block list (whether or not the modules run).
-	if _, err := s.Node.Apply(ctx, &store.RemoveUserData{Domain: domain, User: user}); err != nil {
-		s.log.Warn("data of a removed user not deleted", "domain", domain, "user", user, "error", err)
-	}
+	// vCard, private XML, last activity, block list and offline messages went with
+	// the account itself (store.RemoveUser).
 	if err := s.MAM.RemoveUser(ctx, domain, user); err != nil {
 		s.log.Warn("archive of a removed user not deleted", "domain", domain, "user", user, "error", err)
 	}
