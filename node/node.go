@@ -97,7 +97,7 @@ type Node struct {
 	purging map[string]bool
 	// purgeFault, set only by tests, fails a purge step the way a broken module's
 	// remove_domain handler does in MongooseIM's removal_stops_if_handler_fails.
-	purgeFault func(domain string) error
+	purgeFault atomic.Pointer[func(domain, step string) error]
 	userHook   func(domain, user string)
 }
 

@@ -1,6 +1,10 @@
 package node
 
 import (
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+
 	"context"
 	"errors"
 	"fmt"
@@ -297,7 +301,10 @@ func TestFailingPurgeLeavesDomainDeletingAndResumes(t *testing.T) {
 	}
 	steps := 0
 	broken := errors.New("handler crashed")
-	n.SetPurgeFault(func(string) error {
+	n.SetPurgeFault(func(_, step string) error {
+		if step != "accounts" {
+			return nil
+		}
 		steps++
 		if steps == 2 { // after one chunk went through
 			return broken
@@ -333,4 +340,114 @@ func TestFailingPurgeLeavesDomainDeletingAndResumes(t *testing.T) {
 	if users, _ := n.ListUsers("a.com"); len(users) != 0 {
 		t.Errorf("re-added domain has %d users", len(users))
 	}
+}
+
+// MongooseIM's removal_stops_if_handler_fails (reference section 10.2, item 29): a
+// remove_domain step that fails stops the removal, so the steps after it keep their
+// data (here the room archive, purged after MUC Light), and once the fault is gone a
+// new removal finishes every step.
+func TestFailingPurgeStepKeepsLaterStepsData(t *testing.T) {
+	n := startNode(t, testOptions(t.TempDir()))
+	defer n.Close()
+	c := ctx(t)
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	room := store.MUCLightRoom{Version: "v1", Affs: []store.MUCLightAff{{User: "alice@a.com", Aff: "owner"}}}
+	if _, err := n.Apply(c, &store.PutMUCLightRoom{Domain: "a.com", Room: "r1", Create: true, State: room}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Apply(c, &store.ArchiveMessages{Records: []store.ArchiveRecord{
+		{Domain: "a.com", User: "r1@muclight.a.com", ID: 1, With: "alice@a.com", XML: "<message/>"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	archived := func() int {
+		var count int
+		n.View(func(tx *bolt.Tx) error {
+			count = store.ArchiveCount(tx, "a.com", "r1@muclight.a.com", "")
+			return nil
+		})
+		return count
+	}
+	if archived() != 1 {
+		t.Fatal("room archive not written")
+	}
+	broken := errors.New("muc light handler crashed")
+	var ran []string
+	n.SetPurgeFault(func(_, step string) error {
+		ran = append(ran, step)
+		if step == "muc_light" {
+			return broken
+		}
+		return nil
+	})
+	err := n.RemoveDomain(c, "a.com", "basic", false)
+	var pe *PurgeError
+	if !errors.As(err, &pe) || pe.Step != "muc_light" || !errors.Is(err, broken) {
+		t.Fatalf("removal with a failing step: %v", err)
+	}
+	if len(ran) != 1 {
+		t.Errorf("steps run after the failure: %v", ran)
+	}
+	if d, err := n.Domain("a.com"); err != nil || d.Status != store.StatusDeleting {
+		t.Fatalf("after the failure: %+v %v, want deleting", d, err)
+	}
+	if archived() != 1 {
+		t.Error("the room archive was purged although an earlier step failed")
+	}
+
+	n.SetPurgeFault(nil)
+	if err := n.RemoveDomain(c, "a.com", "basic", false); err != nil {
+		t.Fatalf("resumed removal: %v", err)
+	}
+	if archived() != 0 {
+		t.Error("room archive left after the resumed removal")
+	}
+	n.View(func(tx *bolt.Tx) error {
+		if store.HasDomainData(tx, "a.com") {
+			t.Error("domain data left after the resumed removal")
+		}
+		return nil
+	})
+}
+
+// An asynchronous removal ("request": true) that hits a failing step stops instead of
+// retrying for ever; a new request resumes it.
+func TestFailingAsyncPurgeStopsAndResumes(t *testing.T) {
+	n := startNode(t, testOptions(t.TempDir()))
+	defer n.Close()
+	c := ctx(t)
+	if err := n.AddDomain(c, "a.com", "basic"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.RegisterUser(c, "a.com", "alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	var failures atomic.Int32
+	n.SetPurgeFault(func(_, step string) error {
+		if step == "accounts" {
+			failures.Add(1)
+			return errors.New("accounts handler crashed")
+		}
+		return nil
+	})
+	if err := n.RemoveDomain(c, "a.com", "basic", true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return failures.Load() > 0 && !n.Purging("a.com") })
+	if got := failures.Load(); got != 1 {
+		t.Errorf("failing step tried %d times, want once", got)
+	}
+	if d, err := n.Domain("a.com"); err != nil || d.Status != store.StatusDeleting {
+		t.Fatalf("after the failure: %+v %v, want deleting", d, err)
+	}
+	n.SetPurgeFault(nil)
+	if err := n.RemoveDomain(c, "a.com", "basic", true); err != nil {
+		t.Fatalf("second request: %v", err)
+	}
+	waitFor(t, func() bool {
+		_, err := n.Domain("a.com")
+		return errors.Is(err, store.ErrDomainNotFound)
+	})
 }

@@ -9,29 +9,60 @@ import (
 	"github.com/mongoose-go/mongoose-go/store"
 )
 
-// purge deletes a deleting domain's data in bounded chunks, one raft entry each, then
-// its row. Other writes interleave between chunks, so a huge tenant never stalls the
-// cluster.
+// PurgeError is a removal stopped by a failing remove_domain step. The domain stays
+// "deleting": nothing after the failed chunk ran, and a new DELETE resumes the removal
+// from where it stopped (MongooseIM's removal_stops_if_handler_fails).
+type PurgeError struct {
+	Domain string
+	Step   string
+	Err    error
+}
+
+func (e *PurgeError) Error() string {
+	return fmt.Sprintf("node: removal of %s stopped at step %s: %v", e.Domain, e.Step, e.Err)
+}
+
+func (e *PurgeError) Unwrap() error { return e.Err }
+
+// purge runs every registered remove_domain step (store.DomainPurgeSteps) for a
+// deleting domain, each in bounded chunks of one raft entry, then deletes its row.
+// Other writes interleave between chunks, so a huge tenant never stalls the cluster.
 func (n *Node) purge(ctx context.Context, name string) error {
-	for {
-		if n.purgeFault != nil {
-			if err := n.purgeFault(name); err != nil {
-				return fmt.Errorf("node: purge of %s stopped: %w", name, err)
-			}
-		}
-		v, err := n.Apply(ctx, &store.PurgeDomain{Name: name, Limit: n.opts.PurgeChunk})
-		if err != nil {
-			return err
-		}
-		if res, ok := v.(store.PurgeResult); ok && res.Done {
-			break
-		}
-		if err := ctx.Err(); err != nil {
+	for _, step := range store.DomainPurgeSteps() {
+		if err := n.purgeStep(ctx, name, step); err != nil {
 			return err
 		}
 	}
 	_, err := n.Apply(ctx, &store.DeleteDomainRow{Name: name})
 	return err
+}
+
+func (n *Node) purgeStep(ctx context.Context, name, step string) error {
+	for {
+		if fault := n.purgeFault.Load(); fault != nil {
+			if err := (*fault)(name, step); err != nil {
+				return &PurgeError{Domain: name, Step: step, Err: err}
+			}
+		}
+		v, err := n.Apply(ctx, &store.PurgeDomain{Name: name, Step: step, Limit: n.opts.PurgeChunk})
+		var ce *store.CodeError
+		switch {
+		case errors.Is(err, store.ErrDomainNotFound), errors.Is(err, store.ErrDomainNotDeleting):
+			return err
+		case errors.As(err, &ce):
+			// A step the store refuses is refused on every node alike: retrying
+			// cannot help until an operator acts.
+			return &PurgeError{Domain: name, Step: step, Err: err}
+		case err != nil:
+			return err
+		}
+		if res, ok := v.(store.PurgeResult); ok && res.Done {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 }
 
 // purgeAsync runs purge in the background once per domain at a time, retrying with
@@ -61,6 +92,13 @@ func (n *Node) purgeAsync(name string) {
 				return
 			case errors.Is(err, store.ErrDomainNotFound), errors.Is(err, store.ErrDomainNotDeleting),
 				errors.Is(err, ErrClosed), n.ctx.Err() != nil:
+				return
+			}
+			var pe *PurgeError
+			if errors.As(err, &pe) {
+				// Like MongooseIM, a failing step stops the removal: the domain
+				// stays deleting until an operator sends DELETE again.
+				n.log.Error("domain removal stopped", "domain", name, "step", pe.Step, "err", pe.Err)
 				return
 			}
 			n.log.Warn("domain removal interrupted, retrying", "domain", name, "err", err)

@@ -7,6 +7,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: block lists.
+func init() { registerDomainData("blocking", 50, bucketBlocking) }
+
 // Block lists (XEP-0191) live in bucketBlocking under "domain\x00user\x00jid", one key per
 // blocked JID (bare, full, domain or domain/resource, as prepared by the XMPP layer),
 // with an empty value.

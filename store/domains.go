@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -140,53 +139,6 @@ func (m *MarkDomainDeleting) Apply(tx *bolt.Tx) (any, error) {
 	return nil, putDomain(tx, d)
 }
 
-// PurgeDomain deletes at most Limit keys of a deleting domain's data, bucket by bucket,
-// so that removing a huge tenant never holds the FSM for long. The result is a
-// PurgeResult; Done means nothing of the domain is left but its row.
-type PurgeDomain struct {
-	Name  string
-	Limit int
-}
-
-// PurgeResult is PurgeDomain's apply result.
-type PurgeResult struct {
-	Deleted int
-	Done    bool
-}
-
-func (m *PurgeDomain) Apply(tx *bolt.Tx) (any, error) {
-	d, ok := GetDomain(tx, m.Name)
-	if !ok {
-		return nil, ErrDomainNotFound
-	}
-	if d.Status != StatusDeleting {
-		// A purge that arrives after the domain was re-added must not touch the new
-		// tenant's data.
-		return nil, fmt.Errorf("store: purge of %q: %w", m.Name, ErrDomainNotDeleting)
-	}
-	limit := m.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	prefix := domainPrefix(m.Name)
-	res := PurgeResult{}
-	for _, name := range domainScoped {
-		b := tx.Bucket(name)
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-			if res.Deleted == limit {
-				return res, nil
-			}
-			if err := c.Delete(); err != nil {
-				return nil, err
-			}
-			res.Deleted++
-		}
-	}
-	res.Done = true
-	return res, nil
-}
-
 // ErrDomainNotDeleting rejects a purge of a domain that is not being removed.
 var ErrDomainNotDeleting = newCodeErr("not_deleting", "Domain is not being deleted")
 
@@ -211,18 +163,6 @@ func (m *DeleteDomainRow) Apply(tx *bolt.Tx) (any, error) {
 
 // ErrDomainHasData rejects dropping a domain row while its data is still there.
 var ErrDomainHasData = newCodeErr("has_data", "Domain data is not purged yet")
-
-// HasDomainData reports whether any domain-scoped bucket still holds a key of domain.
-func HasDomainData(tx *bolt.Tx, domain string) bool {
-	prefix := domainPrefix(domain)
-	for _, name := range domainScoped {
-		k, _ := tx.Bucket(name).Cursor().Seek(prefix)
-		if k != nil && bytes.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
-}
 
 // SetDomainPassword stores a domain admin's serialised SCRAM-SHA-512 credentials. Only
 // static domains (Static set by the proposer, who knows the config) and enabled dynamic

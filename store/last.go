@@ -6,6 +6,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: last activity.
+func init() { registerDomainData("last", 50, bucketLast) }
+
 // Last activity (XEP-0012) lives in bucketLast under "domain\x00user": when the user's
 // last session ended (Unix seconds, big-endian) and the status of its last unavailable
 // presence.

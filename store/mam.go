@@ -10,6 +10,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: one-to-one and MUC Light room archives, their indexes and preferences.
+func init() { registerDomainData("mam", 20, bucketMAM, bucketMAMWith, bucketMAMMeta, bucketMAMPrefs) }
+
 // The message archive (XEP-0313, mod_mam) of one-to-one chats. Every archive owner
 // (an account) has:
 //

@@ -10,6 +10,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: MUC Light rooms, their affiliations index and room block lists.
+func init() {
+	registerDomainData("muc_light", 10, bucketMUCLightRooms, bucketMUCLightUserRooms, bucketMUCLightBlocking)
+}
+
 // MUC Light rooms (mod_muc_light). Every key starts with the PARENT domain of the
 // service (a.com for rooms at muclight.a.com), so removing a.com purges its rooms:
 //

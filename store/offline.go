@@ -8,6 +8,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: queued offline messages and their per-user counters.
+func init() { registerDomainData("offline", 30, bucketOffline, bucketOfflineMeta) }
+
 // Offline messages (XEP-0160) live in bucketOffline under
 // "domain\x00user\x00<big-endian sequence>", so a cursor walks a user's queue in
 // arrival order, and every user with a queue has "domain\x00user" in

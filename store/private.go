@@ -6,6 +6,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: private XML storage.
+func init() { registerDomainData("private", 50, bucketPrivate) }
+
 // Private XML (XEP-0049) lives in bucketPrivate under "domain\x00user\x00namespace", the
 // serialised element the client stored in that namespace.
 

@@ -10,6 +10,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: roster items and roster versions.
+func init() { registerDomainData("roster", 40, bucketRoster, bucketRosterVersions) }
+
 // Rosters (RFC 6121) live in bucketRoster under "domain\x00user\x00contact", one key per
 // contact JID, and every user has a version counter in bucketRosterVersions under
 // "domain\x00user" (XEP-0237 roster versioning). Both buckets are domain-scoped.

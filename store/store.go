@@ -55,17 +55,8 @@ func Init(tx *bolt.Tx) error {
 
 func allBuckets() [][]byte {
 	b := [][]byte{bucketMeta, bucketDomains, bucketDomainAdmins}
-	return append(b, domainScoped...)
+	return append(b, domainScoped()...)
 }
-
-// domainScoped lists the buckets whose keys start with "domain\x00". Domain removal
-// purges each of them in order; a feature that stores tenant data adds its bucket here
-// (MongooseIM's remove_domain hook, as data instead of callbacks).
-var domainScoped = [][]byte{bucketUsers, bucketUserCounts, bucketRoster, bucketRosterVersions,
-	bucketVCard, bucketPrivate, bucketLast, bucketBlocking,
-	bucketOffline, bucketOfflineMeta,
-	bucketMUCLightRooms, bucketMUCLightUserRooms, bucketMUCLightBlocking,
-	bucketMAM, bucketMAMWith, bucketMAMMeta, bucketMAMPrefs}
 
 // AppliedIndex returns the raft index and term of the last log entry applied to this
 // store, recorded in the same transaction as the data it produced.

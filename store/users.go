@@ -7,6 +7,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: accounts and the per-domain account count. It runs last, so
+// that a stopped removal never leaves data of accounts that no longer exist.
+func init() { registerDomainData("accounts", 100, bucketUsers, bucketUserCounts) }
+
 // User accounts live in bucketUsers under "domain\x00username" with the serialised
 // credentials as value (SCRAM or plain, as auth.password.format says). A per-domain
 // count in bucketUserCounts makes max_users_per_domain an O(1) check.

@@ -6,6 +6,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Domain removal step: vCards.
+func init() { registerDomainData("vcard", 50, bucketVCard) }
+
 // vCards (XEP-0054) live in bucketVCard under "domain\x00user", the serialised
 // <vCard xmlns='vcard-temp'/> element as the client sent it. The XMPP layer checks the
 // size; the store only refuses what no vCard can be.

@@ -13,7 +13,12 @@ import (
 // duplicate 409, internal 500).
 func toHTTPError(err error) *httpError {
 	var ce *store.CodeError
+	var pe *node.PurgeError
 	switch {
+	case errors.As(err, &pe):
+		// A removal step failed inside the server: not the caller's fault, whatever
+		// the step's own error says. The domain stays deleting; DELETE resumes.
+		return &httpError{http.StatusInternalServerError, "Internal error"}
 	case errors.Is(err, node.ErrInvalidDomain):
 		return &httpError{http.StatusBadRequest, "Invalid domain name"}
 	case errors.Is(err, node.ErrStatic), errors.Is(err, node.ErrUnknownHostType),
