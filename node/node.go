@@ -99,6 +99,12 @@ type Node struct {
 	// remove_domain handler does in MongooseIM's removal_stops_if_handler_fails.
 	purgeFault atomic.Pointer[func(domain, step string) error]
 	userHook   func(domain, user string)
+
+	// watchMu guards the OnApplied and OnReset subscribers, which modules add while
+	// the FSM already applies entries.
+	watchMu  sync.RWMutex
+	watchers []func(store.Mutation)
+	resets   []func()
 }
 
 // Errors that callers match with errors.Is. Texts are MongooseIM's where it has one.
@@ -223,7 +229,29 @@ func (n *Node) View(fn func(tx *bolt.Tx) error) error { return n.fsm.View(fn) }
 // the XMPP layer can close that user's sessions.
 func (n *Node) OnUserRemoved(fn func(domain, user string)) { n.userHook = fn }
 
+// OnApplied registers fn to run on this node after every mutation that committed
+// without error, in commit order, before the Apply that proposed it returns (so a
+// writer reads its own write from an index kept by fn). fn runs in the FSM goroutine:
+// it must be quick and must not Apply. Modules use it for in-memory views of
+// replicated data, such as mod_blocking's block lists.
+func (n *Node) OnApplied(fn func(store.Mutation)) {
+	n.watchMu.Lock()
+	defer n.watchMu.Unlock()
+	n.watchers = append(n.watchers, fn)
+}
+
+// OnReset registers fn to run after a snapshot replaced the whole store: views kept
+// by OnApplied subscribers must be rebuilt.
+func (n *Node) OnReset(fn func()) {
+	n.watchMu.Lock()
+	defer n.watchMu.Unlock()
+	n.resets = append(n.resets, fn)
+}
+
 func (n *Node) onApplied(batch []raftfsm.Applied) {
+	n.watchMu.RLock()
+	watchers := n.watchers
+	n.watchMu.RUnlock()
 	for _, a := range batch {
 		if a.Result.Err != nil {
 			continue
@@ -231,6 +259,9 @@ func (n *Node) onApplied(batch []raftfsm.Applied) {
 		n.dir.apply(a.Mutation)
 		if m, ok := a.Mutation.(*store.RemoveUser); ok && n.userHook != nil {
 			n.userHook(m.Domain, m.User)
+		}
+		for _, fn := range watchers {
+			fn(a.Mutation)
 		}
 	}
 }
@@ -240,6 +271,12 @@ func (n *Node) onRestore() {
 	if err := n.fsm.View(n.dir.load); err != nil {
 		// The store was just written by Restore; failing to read it is fatal.
 		panic(fmt.Sprintf("node: reload directory: %v", err))
+	}
+	n.watchMu.RLock()
+	resets := n.resets
+	n.watchMu.RUnlock()
+	for _, fn := range resets {
+		fn()
 	}
 }
 

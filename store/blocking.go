@@ -94,6 +94,40 @@ func Blocklist(tx *bolt.Tx, domain, user string) []string {
 	return out
 }
 
+// ForEachBlocklist calls fn with every non-empty block list of domain ("" for every
+// domain), in key order; in-memory indexes are built from it.
+func ForEachBlocklist(tx *bolt.Tx, domain string, fn func(domain, user string, jids []string)) {
+	var prefix []byte
+	if domain != "" {
+		prefix = domainPrefix(domain)
+	}
+	var curDomain, curUser string
+	var jids []string
+	flush := func() {
+		if len(jids) > 0 {
+			fn(curDomain, curUser, jids)
+		}
+		jids = nil
+	}
+	c := tx.Bucket(bucketBlocking).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		d, rest, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			continue
+		}
+		u, j, ok := bytes.Cut(rest, []byte{0})
+		if !ok {
+			continue
+		}
+		if string(d) != curDomain || string(u) != curUser {
+			flush()
+			curDomain, curUser = string(d), string(u)
+		}
+		jids = append(jids, string(j))
+	}
+	flush()
+}
+
 // HasBlocklist reports whether the user blocks anyone: one cursor seek, so that the
 // common case (no list) costs the message path little.
 func HasBlocklist(tx *bolt.Tx, domain, user string) bool {

@@ -35,10 +35,13 @@ const name = "mod_blocking"
 // (XEP-0191 section 3.3).
 type interestedKey struct{}
 
-type mod struct{ env *module.Env }
+type mod struct {
+	env *module.Env
+	ix  *index
+}
 
 func start(env *module.Env, _ module.Options) error {
-	m := &mod{env: env}
+	m := &mod{env: env, ix: sharedIndex(env)}
 	env.HandleIQ(NS, router.ToAccount, m.handleIQ)
 	// Clients look for the feature at their server (XEP-0191 section 2).
 	env.AddFeature(router.ToServer, NS)

@@ -1,9 +1,6 @@
 package blocking
 
 import (
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
@@ -25,23 +22,6 @@ func matchKeys(j jid.JID) []string {
 		keys = append(keys, j.Domain()+"/"+j.Resource())
 	}
 	return append(keys, j.Domain())
-}
-
-// blocks reports whether user's block list covers other.
-func blocks(tx *bolt.Tx, user, other jid.JID) bool {
-	if user.Local() == "" || user.Bare() == other.Bare() {
-		return false
-	}
-	return store.HasBlocklist(tx, user.Domain(), user.Local()) &&
-		store.IsBlocked(tx, user.Domain(), user.Local(), matchKeys(other)...)
-}
-
-// view runs fn in a read transaction; a store failure counts as "not blocked" and is
-// logged, since refusing all traffic would be worse.
-func (m *mod) view(fn func(tx *bolt.Tx) error) {
-	if err := m.env.Store().View(fn); err != nil {
-		m.env.Logger().Error("block list read failed", "error", err)
-	}
 }
 
 // answered reports whether the stanza type gets an error back: messages and IQ
@@ -68,9 +48,7 @@ func (m *mod) userSend(s module.Session, el *xmlstream.Element) module.Verdict {
 	if err != nil {
 		return module.Continue
 	}
-	var hit bool
-	m.view(func(tx *bolt.Tx) error { hit = blocks(tx, s.JID(), to); return nil })
-	if !hit {
+	if !m.ix.blocks(s.JID(), to) {
 		return module.Continue
 	}
 	if el.Local == "presence" && el.Attr("type") == "unavailable" {
@@ -92,19 +70,15 @@ func (m *mod) userSend(s module.Session, el *xmlstream.Element) module.Verdict {
 // on behalf of a local user to an entity that user blocked (presence broadcasts and
 // probes).
 func (m *mod) incoming(from, to jid.JID, el *xmlstream.Element) (module.Verdict, *xmlstream.Element) {
-	// Whether the sender is a local user of a host type that runs mod_blocking is
-	// decided before the transaction: one read transaction serves both directions.
-	outbound := false
-	if from.Local() != "" && !(el.Local == "presence" && el.Attr("type") == "unavailable") {
-		ht, ok := m.env.Directory().HostTypeOf(from.Domain())
-		outbound = ok && m.env.Host().Enabled(ht, name)
+	in := to.Local() != "" && m.ix.blocks(to, from)
+	out := false
+	if !in && from.Local() != "" && !(el.Local == "presence" && el.Attr("type") == "unavailable") {
+		// Only a local user of a host type that runs mod_blocking has its own
+		// list applied to what the server sends on its behalf.
+		if ht, ok := m.env.Directory().HostTypeOf(from.Domain()); ok && m.env.Host().Enabled(ht, name) {
+			out = m.ix.blocks(from, to)
+		}
 	}
-	var in, out bool
-	m.view(func(tx *bolt.Tx) error {
-		in = to.Local() != "" && blocks(tx, to, from)
-		out = !in && outbound && blocks(tx, from, to)
-		return nil
-	})
 	switch {
 	case in && answered(el):
 		return module.Stop, stanza.ErrorReply(el, stanza.ServiceUnavailable, "")

@@ -43,6 +43,27 @@ type Host struct {
 	stops  []func()
 	closed bool
 	tables atomic.Pointer[map[string]*table]
+
+	sharedMu sync.Mutex
+	shared   map[any]any
+}
+
+// Shared returns the value stored under key, calling init to create it on first use.
+// A module that runs for several host types keeps state that covers every domain
+// (an in-memory index of replicated data) here once, instead of once per host type.
+// init runs under a lock held across Shared calls: it must not call Shared.
+func (h *Host) Shared(key any, init func() any) any {
+	h.sharedMu.Lock()
+	defer h.sharedMu.Unlock()
+	if v, ok := h.shared[key]; ok {
+		return v
+	}
+	if h.shared == nil {
+		h.shared = map[any]any{}
+	}
+	v := init()
+	h.shared[key] = v
+	return v
 }
 
 // table holds one host type's hooks. A published table is never changed: Start

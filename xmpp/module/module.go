@@ -68,10 +68,23 @@ type Writer interface {
 	Apply(ctx context.Context, m store.Mutation) (any, error)
 }
 
-// Store is both; *node.Node implements it.
+// Watcher tells about committed mutations, for in-memory views of replicated data
+// that the hot paths read instead of opening a store transaction per stanza.
+type Watcher interface {
+	// OnApplied registers fn to run after each mutation that committed on this node,
+	// in commit order, before the Apply that proposed it returns. fn must be quick
+	// and must not Apply.
+	OnApplied(fn func(store.Mutation))
+	// OnReset registers fn to run after the whole store was replaced (a snapshot
+	// installed from the leader): views must be rebuilt from the store.
+	OnReset(fn func())
+}
+
+// Store reads, writes and watches the replicated store; *node.Node implements it.
 type Store interface {
 	Reader
 	Writer
+	Watcher
 }
 
 // Directory tells a domain's host type and whether it is a configured (static) host,

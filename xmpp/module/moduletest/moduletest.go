@@ -29,6 +29,34 @@ import (
 type Store struct {
 	db     *bolt.DB
 	Writes atomic.Int64 // mutations applied without error
+
+	mu       sync.Mutex // serialises Apply with its notifications, like the FSM
+	watchers []func(store.Mutation)
+	resets   []func()
+}
+
+// OnApplied implements module.Watcher.
+func (s *Store) OnApplied(fn func(store.Mutation)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watchers = append(s.watchers, fn)
+}
+
+// OnReset implements module.Watcher. Reset calls the subscribers.
+func (s *Store) OnReset(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resets = append(s.resets, fn)
+}
+
+// Reset tells the OnReset subscribers that the store was replaced, as a node does
+// after installing a snapshot.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, fn := range s.resets {
+		fn()
+	}
 }
 
 // NewStore opens a store in a temporary directory.
@@ -50,6 +78,8 @@ func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
 
 // Apply implements module.Writer.
 func (s *Store) Apply(_ context.Context, m store.Mutation) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var v any
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
@@ -60,6 +90,9 @@ func (s *Store) Apply(_ context.Context, m store.Mutation) (any, error) {
 		return nil, err
 	}
 	s.Writes.Add(1)
+	for _, fn := range s.watchers {
+		fn(m)
+	}
 	return v, nil
 }
 
