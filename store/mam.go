@@ -45,6 +45,8 @@ type ArchiveRecord struct {
 	// With is the bare JID of the other party.
 	With string
 	XML  string
+	// Dynamic is set by the proposer for dynamic domains (see acceptsData).
+	Dynamic bool
 }
 
 // ArchiveMessages appends messages to their owners' archives: a whole batch in one
@@ -95,7 +97,18 @@ func (m *ArchiveMessages) Apply(tx *bolt.Tx) (any, error) {
 		}
 		counts[s] = n + 1
 	}
+	accepts := map[string]bool{}
 	for _, r := range m.Records {
+		ok, seen := accepts[r.Domain]
+		if !seen {
+			ok = acceptsData(tx, r.Domain, r.Dynamic)
+			accepts[r.Domain] = ok
+		}
+		if !ok {
+			// The archive it would join is being deleted; the batch's other
+			// records belong to other senders.
+			continue
+		}
 		k := idKey(mamOwnerPrefix(r.Domain, r.User), r.ID)
 		if data.Get(k) != nil {
 			continue
@@ -399,6 +412,8 @@ type MAMPrefs struct {
 type SetMAMPrefs struct {
 	Domain, User string
 	Prefs        MAMPrefs
+	// Dynamic is set by the proposer for dynamic domains (see acceptsData).
+	Dynamic bool
 }
 
 // Apply implements Mutation.
@@ -410,6 +425,9 @@ func (m *SetMAMPrefs) Apply(tx *bolt.Tx) (any, error) {
 	}
 	if m.Domain == "" || m.User == "" {
 		return nil, errors.New("store: MAM prefs without domain or user")
+	}
+	if !acceptsData(tx, m.Domain, m.Dynamic) {
+		return nil, ErrDomainDisabled
 	}
 	v := appendString(nil, m.Prefs.Default)
 	v = binary.AppendUvarint(v, uint64(len(m.Prefs.Always)))

@@ -33,6 +33,8 @@ type OfflineRecord struct {
 	// Limit is the queue length the record may not exceed (0: no limit), decided by
 	// the proposer from the access rule, so Apply stays deterministic.
 	Limit int
+	// Dynamic is set by the proposer for dynamic domains (see acceptsData).
+	Dynamic bool
 }
 
 // StoreOffline appends messages to their users' queues: a whole batch in one raft
@@ -67,10 +69,24 @@ func (m *StoreOffline) Apply(tx *bolt.Tx) (any, error) {
 	data := tx.Bucket(bucketOffline)
 	// Validate the whole batch before writing anything.
 	state := map[string]offlineMeta{}
+	records := m.Records[:0:0]
+	accepts := map[string]bool{}
 	for _, r := range m.Records {
 		if r.Domain == "" || r.User == "" {
 			return nil, fmt.Errorf("store: offline record without domain or user")
 		}
+		ok, seen := accepts[r.Domain]
+		if !seen {
+			ok = acceptsData(tx, r.Domain, r.Dynamic)
+			accepts[r.Domain] = ok
+		}
+		if ok {
+			records = append(records, r)
+		}
+	}
+	// A record for a domain being removed is dropped: the queue it would join is
+	// being deleted, and the other records of the batch belong to other senders.
+	for _, r := range records {
 		k := string(offlineUserKey(r.Domain, r.User))
 		st, ok := state[k]
 		if !ok {
@@ -86,7 +102,7 @@ func (m *StoreOffline) Apply(tx *bolt.Tx) (any, error) {
 		st := readOfflineMeta(meta, []byte(k))
 		state[k] = st
 	}
-	for _, r := range m.Records {
+	for _, r := range records {
 		k := string(offlineUserKey(r.Domain, r.User))
 		st := state[k]
 		key := binary.BigEndian.AppendUint64(append([]byte(k), 0), st.next)

@@ -59,3 +59,46 @@ func TestPurgeOneStepLeavesTheOthers(t *testing.T) {
 	}
 	mustApply(t, db, &DeleteDomainRow{Name: "a.com"})
 }
+
+// Writes that would land on a domain being removed, or on a dynamic domain already
+// gone, are dropped (batches) or refused, so the purge never races them and a later
+// tenant of the same name starts empty. Static domains have no row and still accept.
+func TestNoTenantWritesDuringOrAfterRemoval(t *testing.T) {
+	db := openDB(t)
+	mustApply(t, db, &AddDomain{Name: "gone.com", HostType: "basic"})
+	mustApply(t, db, &AddDomain{Name: "live.com", HostType: "basic"})
+	mustApply(t, db, &MarkDomainDeleting{Name: "gone.com", HostType: "basic"})
+
+	mustApply(t, db, &StoreOffline{Records: []OfflineRecord{
+		{Domain: "gone.com", User: "a", XML: "<message/>", Dynamic: true},
+		{Domain: "live.com", User: "b", XML: "<message/>", Dynamic: true},
+		{Domain: "removed.com", User: "c", XML: "<message/>", Dynamic: true},
+		{Domain: "static.com", User: "d", XML: "<message/>"},
+	}})
+	mustApply(t, db, &ArchiveMessages{Records: []ArchiveRecord{
+		{Domain: "gone.com", User: "a", ID: 1, With: "b@live.com", XML: "<message/>", Dynamic: true},
+		{Domain: "live.com", User: "b", ID: 1, With: "a@gone.com", XML: "<message/>", Dynamic: true},
+		{Domain: "removed.com", User: "c", ID: 1, With: "b@live.com", XML: "<message/>", Dynamic: true},
+		{Domain: "static.com", User: "d", ID: 1, With: "b@live.com", XML: "<message/>"},
+	}})
+	if _, err := apply(t, db, &SetMAMPrefs{Domain: "gone.com", User: "a", Prefs: MAMPrefs{Default: "always"}, Dynamic: true}); !errors.Is(err, ErrDomainDisabled) {
+		t.Errorf("MAM prefs on a deleting domain: %v", err)
+	}
+	db.View(func(tx *bolt.Tx) error {
+		for _, c := range []struct {
+			domain, user string
+			want         int
+		}{{"gone.com", "a", 0}, {"live.com", "b", 1}, {"removed.com", "c", 0}, {"static.com", "d", 1}} {
+			if got := OfflineCount(tx, c.domain, c.user); got != c.want {
+				t.Errorf("offline %s@%s = %d, want %d", c.user, c.domain, got, c.want)
+			}
+			if got := ArchiveCount(tx, c.domain, c.user, ""); got != c.want {
+				t.Errorf("archive %s@%s = %d, want %d", c.user, c.domain, got, c.want)
+			}
+		}
+		if HasDomainData(tx, "gone.com") || HasDomainData(tx, "removed.com") {
+			t.Error("tenant data written for a removed domain")
+		}
+		return nil
+	})
+}

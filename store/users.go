@@ -67,6 +67,19 @@ func checkDomainServes(tx *bolt.Tx, domain string, static bool) error {
 	return nil
 }
 
+// acceptsData reports whether a write of tenant data for domain may land. Never once
+// the domain's removal started (the purge would race it and the row could not go) nor
+// after a dynamic domain is gone (a later tenant of the same name would inherit it).
+// Disabled domains accept it: a session closed by the disabling still stores its
+// unacknowledged messages offline. dynamic is the proposer's !IsStatic; records from
+// entries written before the flag existed carry false and are checked as before.
+func acceptsData(tx *bolt.Tx, domain string, dynamic bool) bool {
+	if d, ok := GetDomain(tx, domain); ok {
+		return d.Status != StatusDeleting
+	}
+	return !dynamic
+}
+
 // AddUser creates an account. MaxUsers (0 = no limit) is auth.max_users_per_domain for
 // the domain's host type, resolved by the proposer.
 type AddUser struct {

@@ -235,7 +235,7 @@ func (m *mod) archive(owner, with jid.JID, el *xmlstream.Element) (uint64, error
 	ctx, cancel := context.WithTimeout(m.env.Context(), 30*time.Second)
 	defer cancel()
 	err := m.b.Submit(ctx, store.ArchiveRecord{Domain: owner.Domain(), User: owner.Local(),
-		ID: id, With: with.String(), XML: el.String()})
+		ID: id, With: with.String(), XML: el.String(), Dynamic: !m.env.Directory().IsStatic(owner.Domain())})
 	return id, err
 }
 

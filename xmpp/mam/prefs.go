@@ -80,7 +80,8 @@ func (m *mod) setPrefs(ctx context.Context, iq *router.IQ) *xmlstream.Element {
 	if !ok1 || !ok2 {
 		return iq.Error(stanza.BadRequest, "Invalid JID in preferences")
 	}
-	if _, err := m.st.Apply(ctx, &store.SetMAMPrefs{Domain: iq.To.Domain(), User: iq.To.Local(), Prefs: prefs}); err != nil {
+	if _, err := m.st.Apply(ctx, &store.SetMAMPrefs{Domain: iq.To.Domain(), User: iq.To.Local(), Prefs: prefs,
+		Dynamic: !m.env.Directory().IsStatic(iq.To.Domain())}); err != nil {
 		m.env.Logger().Warn("MAM preferences not stored", "owner", iq.To.String(), "error", err)
 		return iq.Error(stanza.InternalServerError, "")
 	}

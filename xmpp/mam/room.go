@@ -121,7 +121,7 @@ func (s *Service) ArchiveRoomMessage(ctx context.Context, hostType string, room,
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := m.b.Submit(ctx, store.ArchiveRecord{Domain: parent, User: room.String(), ID: id,
-		With: sender.Bare().String(), XML: clean.String()})
+		With: sender.Bare().String(), XML: clean.String(), Dynamic: !m.env.Directory().IsStatic(parent)})
 	if err != nil {
 		m.env.Logger().Warn("group message not archived", "room", room.String(), "error", err)
 		return clean
