@@ -2,10 +2,9 @@ package config
 
 import (
 	"math"
-	"path"
-	"regexp"
 	"strconv"
-	"strings"
+
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 )
 
 // IntValue returns the clause's value as an integer, for rules such as
@@ -64,9 +63,9 @@ func (p *parser) acl(t *tbl) map[string][]ACLPattern {
 func (p *parser) aclPattern(t *tbl) ACLPattern {
 	var a ACLPattern
 	a.Match = t.enum("match", "current_domain", aclMatches...)
-	// User names and servers are compared in their normalised (lowercase)
-	// form, like MongooseIM's nodeprep/nameprep of the pattern.
-	a.User = strings.ToLower(t.str("user", ""))
+	// Names are compared in their prepared form, the one JIDs have (MongooseIM
+	// preps the pattern's names the same way).
+	a.User = p.prepped(t, "user", jid.NormalizeLocal)
 	if s := t.str("server", ""); s != "" {
 		if d, err := NormalizeDomain(s); err != nil {
 			p.errorf(t.key("server"), "%v", err)
@@ -74,31 +73,44 @@ func (p *parser) aclPattern(t *tbl) ACLPattern {
 			a.Server = d
 		}
 	}
-	a.Resource = t.str("resource", "")
-	a.UserRegexp = p.regexpOpt(t, "user_regexp")
-	a.ServerRegexp = p.regexpOpt(t, "server_regexp")
-	a.ResourceRegexp = p.regexpOpt(t, "resource_regexp")
-	a.UserGlob = p.globOpt(t, "user_glob")
-	a.ServerGlob = p.globOpt(t, "server_glob")
-	a.ResourceGlob = p.globOpt(t, "resource_glob")
+	a.Resource = p.prepped(t, "resource", jid.NormalizeResource)
+	a.UserRegexp = p.expr(t, "user_regexp", false)
+	a.ServerRegexp = p.expr(t, "server_regexp", false)
+	a.ResourceRegexp = p.expr(t, "resource_regexp", false)
+	a.UserGlob = p.expr(t, "user_glob", true)
+	a.ServerGlob = p.expr(t, "server_glob", true)
+	a.ResourceGlob = p.expr(t, "resource_glob", true)
+	// Compiled once here, not per evaluation. The expressions were checked
+	// one by one above, so that an error names its key.
+	_ = a.Compile()
 	t.finish()
 	return a
 }
 
-func (p *parser) regexpOpt(t *tbl, k string) string {
+// expr reads a regular expression or glob option and reports it if it does
+// not compile; an invalid one is dropped.
+func (p *parser) expr(t *tbl, k string, glob bool) string {
 	s := t.str(k, "")
-	if _, err := regexp.Compile(s); err != nil {
-		p.errorf(t.key(k), "invalid regular expression: %v", err)
+	if s == "" {
+		return ""
+	}
+	if _, err := compileExpr(s, glob); err != nil {
+		p.errorf(t.key(k), "%v", err)
+		return ""
 	}
 	return s
 }
 
-func (p *parser) globOpt(t *tbl, k string) string {
+func (p *parser) prepped(t *tbl, k string, prep func(string) (string, error)) string {
 	s := t.str(k, "")
-	if _, err := path.Match(s, ""); err != nil {
-		p.errorf(t.key(k), "invalid glob pattern %q", s)
+	if s == "" {
+		return ""
 	}
-	return s
+	out, err := prep(s)
+	if err != nil {
+		p.errorf(t.key(k), "%v", err)
+	}
+	return out
 }
 
 // access reads an [access] section: rule name -> clauses.

@@ -122,13 +122,15 @@ type Password struct {
 }
 
 // ACLPattern is one element of an [acl] class. Empty fields do not
-// constrain; an all-empty pattern with Match "current_domain" matches every
-// user of the current domain.
+// constrain; an all-empty pattern with Match "current_domain" (or "") matches
+// every user of the current domain. See Matches.
 type ACLPattern struct {
 	Match                                    string // current_domain, any_hosted_domain, all, none
 	User, Server, Resource                   string
 	UserRegexp, ServerRegexp, ResourceRegexp string
 	UserGlob, ServerGlob, ResourceGlob       string
+
+	re *aclExprs // compiled expressions (Compile); nil: none, or not compiled
 }
 
 // AccessClause is one clause of an [access] rule: the first clause whose ACL

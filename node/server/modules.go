@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/blocking"
@@ -53,20 +54,11 @@ func (s *Server) catalog() []module.Module {
 	}
 }
 
-// offlineLimit resolves mod_offline's access rule (max_user_offline_messages) for a
-// host type. Until access rules match ACLs per user, the {acl = "all"} clause is the
-// limit, else the last numeric clause (MongooseIM's default puts admin's 5000 first
-// and everyone's 100 last).
-func (s *Server) offlineLimit(hostType, rule string) int {
-	n := 0
-	for _, c := range s.cfg.AccessFor(hostType)[rule] {
-		if v, ok := c.IntValue(); ok {
-			n = v
-			if c.ACL == "all" {
-				return v
-			}
-		}
-	}
+// offlineLimit resolves mod_offline's access rule (max_user_offline_messages) for one
+// user: an integer value is the queue length; anything else (no clause matched)
+// leaves mod_offline's default.
+func (s *Server) offlineLimit(hostType, rule string, user jid.JID) int {
+	n, _ := strconv.Atoi(s.rule(hostType, rule, user))
 	return n
 }
 

@@ -16,24 +16,14 @@ func (s *Server) registerModule() module.Module {
 	})
 }
 
-// registerAccess evaluates mod_register's access rule for a new account. Access
-// rules do not match ACLs per user yet, so only {acl = "all"} clauses match (first
-// one wins), and a rule with none of them denies, as an unmatched rule does in
-// MongooseIM. The option unset, or the rule names "all"/"none", behave as
-// MongooseIM's built-in rules.
-func (s *Server) registerAccess(hostType, rule string, _ jid.JID) bool {
-	switch rule {
-	case "", "all":
+// registerAccess evaluates mod_register's access rule for a new account's JID, in
+// the context of its domain. The option unset allows everyone; a rule that matches
+// no clause, or is defined nowhere, denies, as in MongooseIM.
+func (s *Server) registerAccess(hostType, rule string, account jid.JID) bool {
+	if rule == "" {
 		return true
-	case "none":
-		return false
 	}
-	for _, c := range s.cfg.AccessFor(hostType)[rule] {
-		if c.ACL == "all" {
-			return c.Value == "allow"
-		}
-	}
-	return false
+	return s.rule(hostType, rule, account) == "allow"
 }
 
 // registerIPAccess reads mod_register's ip_access list for a host type (config

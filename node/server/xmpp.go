@@ -11,7 +11,6 @@ import (
 	"github.com/mongoose-go/mongoose-go/xmpp/c2s"
 	"github.com/mongoose-go/mongoose-go/xmpp/disco"
 	"github.com/mongoose-go/mongoose-go/xmpp/entitytime"
-	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/ping"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/version"
@@ -94,6 +93,7 @@ func (s *Server) c2sConfig(l config.C2SListener) (c2s.Config, error) {
 		Mechanisms:          func(ht string) []string { return cfg.AuthFor(ht).SASLMechanisms },
 		ScramIterations:     func(ht string) int { return cfg.AuthFor(ht).Password.ScramIterations },
 		NoLegacySession:     !l.BackwardsCompatibleSession,
+		Access:              s.c2sAccess(l.Access), // access.go
 		Modules:             s.Modules,
 		Logger:              s.log,
 	}
@@ -114,18 +114,6 @@ func (s *Server) c2sConfig(l config.C2SListener) (c2s.Config, error) {
 	lc.TLSMode = mode
 	lc.TLS = tc
 	return lc, nil
-}
-
-// sessionLimit resolves the max_user_sessions access rule of a host type; the first
-// clause with an integer value wins (ACL matching per user arrives with the access
-// rules work), 10 as in MongooseIM's default config otherwise.
-func (s *Server) sessionLimit(hostType string, _ jid.JID) int {
-	for _, c := range s.cfg.AccessFor(hostType)["max_user_sessions"] {
-		if n, ok := c.IntValue(); ok {
-			return n
-		}
-	}
-	return router.DefaultMaxSessions
 }
 
 // stateTimeout maps the config's 0 ("infinity") to a day: c2s reads 0 as its default.

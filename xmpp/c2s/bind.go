@@ -40,7 +40,9 @@ func (c *conn) handlePreBind(el *xmlstream.Element) error {
 // bind handles the resource binding IQ (RFC 6120 section 7): the requested
 // resourcepart, or a generated one if none is asked; an invalid one gets
 // <bad-request/> (section 7.7.2.1). The router may refuse the session (too
-// many resources), which the client sees as <resource-constraint/>.
+// many resources), which the client sees as <resource-constraint/>; the
+// listener's access rule may forbid it, which the client sees as
+// <not-allowed/>.
 func (c *conn) bind(iq, b *xmlstream.Element) error {
 	if iq.Attr("type") != "set" {
 		return c.writeElementNow(stanza.ErrorReply(iq, stanza.BadRequest, ""))
@@ -58,6 +60,10 @@ func (c *conn) bind(iq, b *xmlstream.Element) error {
 			return c.writeElementNow(stanza.ErrorReply(iq, stanza.BadRequest, "invalid resourcepart"))
 		}
 		return c.writeElementNow(stanza.ErrorReply(iq, stanza.InternalServerError, ""))
+	}
+	if c.l.cfg.Access != nil && !c.l.cfg.Access(c.hostType, j) {
+		c.l.cfg.Logger.Info("c2s: session forbidden by the listener's access rule", "jid", j.String())
+		return c.writeElementNow(stanza.ErrorReply(iq, stanza.NotAllowed, ""))
 	}
 	c.jid, c.jidStr, c.bareStr = j, j.String(), j.Bare().String()
 	// The router may deliver to the session as soon as Bind registers it;

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/sasl/scram"
@@ -135,6 +136,11 @@ type Config struct {
 	// for users stored in plain format and to make unknown users look like
 	// known ones. nil means scram.DefaultIterations.
 	ScramIterations func(hostType string) int
+	// Access, when set, is the listener's access rule: it decides whether an
+	// authenticated user may open a session. It is asked at resource binding
+	// (with the full JID being bound), as MongooseIM's c2s does; false answers
+	// the bind IQ with <not-allowed/> and opens no session.
+	Access func(hostType string, full jid.JID) bool
 	// Modules, when set, gives the session to the modules' hooks: session open and
 	// close, the user-send and user-receive stanza chains, stream features and
 	// non-stanza elements, and presence tracking (module.Host implements it).

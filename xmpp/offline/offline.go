@@ -50,9 +50,11 @@ const (
 )
 
 // LimitFunc resolves an access rule (max_user_offline_messages by default, or the
-// module's access_max_user_messages) to a queue length for a host type. A result <= 0
-// means DefaultLimit. node/server supplies it from the configuration's [access].
-type LimitFunc func(hostType, rule string) int
+// module's access_max_user_messages) to the queue length of one user (a bare JID) of a
+// host type: the rule may give, say, admins a longer queue. It is asked for every
+// message stored, so it must be cheap. A result <= 0 means DefaultLimit. node/server
+// supplies it from the configuration's [acl] and [access].
+type LimitFunc func(hostType, rule string, user jid.JID) int
 
 // Module returns mod_offline's definition. Options: access_max_user_messages (the
 // access rule naming the limit, default "max_user_offline_messages") and
@@ -68,7 +70,8 @@ type mod struct {
 	host      *module.Host
 	st        module.Store
 	r         module.Router
-	limit     int
+	limit     LimitFunc
+	rule      string // the access rule naming the limit
 	groupchat bool
 	b         *batch.Batcher[store.OfflineRecord]
 	locks     [64]sync.Mutex
@@ -78,12 +81,7 @@ type mod struct {
 func start(env *module.Env, opts module.Options, limit LimitFunc) error {
 	m := &mod{env: env, host: env.Host(), st: env.Store(), r: env.Router(),
 		groupchat: opts.Bool("store_groupchat_messages", false), seed: maphash.MakeSeed()}
-	m.limit = DefaultLimit
-	if limit != nil {
-		if n := limit(env.HostType(), opts.String("access_max_user_messages", "max_user_offline_messages")); n > 0 {
-			m.limit = n
-		}
-	}
+	m.limit, m.rule = limit, opts.String("access_max_user_messages", "max_user_offline_messages")
 	m.b = batch.New(BatchMax, BatchInterval, m.flush)
 	env.AddFeature(router.ToServer, NSOffline)
 	env.OnOffline(module.PrioDefault, m.offline)
@@ -115,6 +113,16 @@ func (m *mod) storable(el *xmlstream.Element) bool {
 	return el.Child(stanza.NSClient, "body") != nil || el.Child(nsHints, "store") != nil
 }
 
+// limitFor is the queue length of to's user.
+func (m *mod) limitFor(to jid.JID) int {
+	if m.limit != nil {
+		if n := m.limit(m.env.HostType(), m.rule, to.Bare()); n > 0 {
+			return n
+		}
+	}
+	return DefaultLimit
+}
+
 // offline is the OnOffline hook, on the sender's goroutine: it returns once the
 // message is committed (true) or refused.
 func (m *mod) offline(to jid.JID, el *xmlstream.Element) bool {
@@ -130,7 +138,8 @@ func (m *mod) offline(to jid.JID, el *xmlstream.Element) bool {
 	out.AddChild(delay)
 	ctx, cancel := context.WithTimeout(m.env.Context(), 30*time.Second)
 	defer cancel()
-	err := m.b.Submit(ctx, store.OfflineRecord{Domain: to.Domain(), User: to.Local(), XML: out.String(), Limit: m.limit})
+	err := m.b.Submit(ctx, store.OfflineRecord{Domain: to.Domain(), User: to.Local(), XML: out.String(), Limit: m.limitFor(to),
+		Dynamic: !m.env.Directory().IsStatic(to.Domain())})
 	switch {
 	case err == nil:
 		return true

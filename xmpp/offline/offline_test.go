@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mongoose-go/mongoose-go/store"
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/module/moduletest"
 	"github.com/mongoose-go/mongoose-go/xmpp/offline"
 	"github.com/mongoose-go/mongoose-go/xmpp/presence"
@@ -60,7 +61,7 @@ func TestWhatIsStored(t *testing.T) {
 func TestDeliveryNeedsNonNegativePriority(t *testing.T) {
 	h := moduletest.New(t, map[string]string{"a.com": "basic"})
 	h.Start("basic", presence.Module, nil)
-	h.Start("basic", offline.Module(func(string, string) int { return 2 }), nil)
+	h.Start("basic", offline.Module(func(string, string, jid.JID) int { return 2 }), nil)
 	h.AddUser("a.com", "bob")
 	h.AddUser("a.com", "alice")
 	alice := h.Login("alice@a.com/r")

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/router"
+)
+
+// Access rules ([access] with the [acl] classes, docs/config.md) are evaluated per
+// user, as MongooseIM's acl:match_rule does: for the user's JID, in the context of
+// the user's own domain and its host type. The node's directory says which domains
+// are hosted (ACL patterns with match = "any_hosted_domain").
+
+// rule evaluates an access rule for who.
+func (s *Server) rule(hostType, rule string, who jid.JID) string {
+	return s.cfg.MatchRule(hostType, who.Domain(), rule, who, s.Node.Directory())
+}
+
+// sessionLimit resolves the max_user_sessions access rule for one user: an integer
+// value is the limit, "infinity" none, anything else (no clause matched)
+// router.DefaultMaxSessions, MongooseIM's default config value.
+func (s *Server) sessionLimit(hostType string, user jid.JID) int {
+	v := s.rule(hostType, "max_user_sessions", user)
+	if n, err := strconv.Atoi(v); err == nil {
+		return n
+	}
+	if v == "infinity" {
+		return 0 // the router's unlimited
+	}
+	return router.DefaultMaxSessions
+}
+
+// c2sAccess is a c2s listener's access rule as the listener asks it at resource
+// binding; nil (no check) for "all", the rule that allows everyone.
+func (s *Server) c2sAccess(rule string) func(hostType string, full jid.JID) bool {
+	if rule == "" || rule == "all" {
+		return nil
+	}
+	return func(hostType string, full jid.JID) bool {
+		return s.rule(hostType, rule, full) == "allow"
+	}
+}
