@@ -52,6 +52,7 @@ type Directory struct {
 type dirEntry struct {
 	hostType string
 	status   store.DomainStatus
+	inc      uint64 // store.Domain.Incarnation
 }
 
 func newDirectory(staticHosts []string, hostTypes []string) *Directory {
@@ -84,7 +85,7 @@ func (d *Directory) load(tx *bolt.Tx) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := store.ForEachDomain(tx, func(dom store.Domain) error {
-		dyn[dom.Name] = dirEntry{hostType: d.intern(dom.HostType), status: dom.Status}
+		dyn[dom.Name] = dirEntry{hostType: d.intern(dom.HostType), status: dom.Status, inc: dom.Incarnation}
 		return nil
 	})
 	if err != nil {
@@ -107,6 +108,23 @@ func (d *Directory) HostTypeOf(domain string) (string, bool) {
 		return "", false
 	}
 	return e.hostType, true
+}
+
+// Incarnation identifies the tenant that holds domain now: static hosts have 0, a
+// dynamic domain the number its latest addition got. ok is false for unknown domains
+// and for domains being removed. A session records it when it opens; work done on
+// its behalf later (as it closes) checks that the tenant is still the same.
+func (d *Directory) Incarnation(domain string) (inc uint64, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if _, ok := d.static[domain]; ok {
+		return 0, true
+	}
+	e, ok := d.dyn[domain]
+	if !ok || e.status == store.StatusDeleting {
+		return 0, false
+	}
+	return e.inc, true
 }
 
 // IsStatic reports whether domain comes from general.hosts.
@@ -177,13 +195,16 @@ func (d *Directory) notify(ev DomainEvent) {
 	}
 }
 
-// apply updates the directory for a mutation that applied without error.
-func (d *Directory) apply(m store.Mutation) {
+// apply updates the directory for a mutation that applied without error; v is the
+// mutation's result.
+func (d *Directory) apply(m store.Mutation, v any) {
 	var ev DomainEvent
 	d.mu.Lock()
 	switch m := m.(type) {
 	case *store.AddDomain:
-		d.dyn[m.Name] = dirEntry{hostType: d.intern(m.HostType), status: store.StatusEnabled}
+		// The incarnation is the store's (AddDomain's result), so every node agrees.
+		inc, _ := v.(uint64)
+		d.dyn[m.Name] = dirEntry{hostType: d.intern(m.HostType), status: store.StatusEnabled, inc: inc}
 		ev = DomainEvent{Domain: m.Name, Kind: DomainAdded}
 	case *store.SetDomainEnabled:
 		e := d.dyn[m.Name]

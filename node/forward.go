@@ -266,6 +266,7 @@ func (n *Node) AppliedIndex() uint64 { return n.visible.Load() }
 // that returns a new type must add it here.
 var resultKinds = map[string]reflect.Type{
 	"purge": reflect.TypeOf(store.PurgeResult{}),
+	"uint":  reflect.TypeOf(uint64(0)), // AddDomain's incarnation
 }
 
 var kindOfResult = func() map[reflect.Type]string {

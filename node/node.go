@@ -256,7 +256,7 @@ func (n *Node) onApplied(batch []raftfsm.Applied) {
 		if a.Result.Err != nil {
 			continue
 		}
-		n.dir.apply(a.Mutation)
+		n.dir.apply(a.Mutation, a.Result.Value)
 		if m, ok := a.Mutation.(*store.RemoveUser); ok && n.userHook != nil {
 			n.userHook(m.Domain, m.User)
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -32,11 +33,24 @@ type Domain struct {
 	Name     string
 	HostType string
 	Status   DomainStatus
+	// Incarnation numbers each addition of a name, cluster-wide (0 for rows written
+	// before it existed). A domain removed and added again is a new tenant; what
+	// the old one's sessions do as they close must not reach the new one.
+	Incarnation uint64
 }
 
+// rowIncarnation flags the status byte of rows that carry an incarnation: statuses
+// are small, so old rows never have the bit.
+const rowIncarnation = 0x80
+
 func encodeDomain(d Domain) []byte {
-	v := make([]byte, 0, 1+len(d.HostType))
-	v = append(v, byte(d.Status))
+	v := make([]byte, 0, 1+binary.MaxVarintLen64+len(d.HostType))
+	if d.Incarnation == 0 {
+		v = append(v, byte(d.Status))
+	} else {
+		v = append(v, byte(d.Status)|rowIncarnation)
+		v = binary.AppendUvarint(v, d.Incarnation)
+	}
 	return append(v, d.HostType...)
 }
 
@@ -44,8 +58,19 @@ func decodeDomain(name, v []byte) Domain {
 	if len(v) == 0 {
 		return Domain{Name: string(name)}
 	}
-	return Domain{Name: string(name), Status: DomainStatus(v[0]), HostType: string(v[1:])}
+	d := Domain{Name: string(name), Status: DomainStatus(v[0] &^ rowIncarnation)}
+	rest := v[1:]
+	if v[0]&rowIncarnation != 0 {
+		inc, n := binary.Uvarint(rest)
+		if n > 0 {
+			d.Incarnation, rest = inc, rest[n:]
+		}
+	}
+	d.HostType = string(rest)
+	return d
 }
+
+var keyIncarnation = []byte("domain_incarnation")
 
 // GetDomain reads one dynamic domain.
 func GetDomain(tx *bolt.Tx, name string) (Domain, bool) {
@@ -84,7 +109,16 @@ func (m *AddDomain) Apply(tx *bolt.Tx) (any, error) {
 	if _, ok := GetDomain(tx, m.Name); ok {
 		return nil, ErrDomainExists
 	}
-	return nil, putDomain(tx, Domain{Name: m.Name, HostType: m.HostType, Status: StatusEnabled})
+	meta := tx.Bucket(bucketMeta)
+	var inc uint64 = 1
+	if v := meta.Get(keyIncarnation); len(v) == 8 {
+		inc = binary.BigEndian.Uint64(v) + 1
+	}
+	if err := meta.Put(keyIncarnation, binary.BigEndian.AppendUint64(nil, inc)); err != nil {
+		return nil, err
+	}
+	// The value is the incarnation, for the node's in-memory directory.
+	return inc, putDomain(tx, Domain{Name: m.Name, HostType: m.HostType, Status: StatusEnabled, Incarnation: inc})
 }
 
 // SetDomainEnabled enables or disables a domain. Setting the status it already has is a

@@ -102,3 +102,35 @@ func TestNoTenantWritesDuringOrAfterRemoval(t *testing.T) {
 		return nil
 	})
 }
+
+func TestDomainIncarnations(t *testing.T) {
+	db := openDB(t)
+	get := func(name string) Domain {
+		t.Helper()
+		var d Domain
+		db.View(func(tx *bolt.Tx) error { d, _ = GetDomain(tx, name); return nil })
+		return d
+	}
+	mustApply(t, db, &AddDomain{Name: "a.com", HostType: "basic"})
+	mustApply(t, db, &AddDomain{Name: "b.com", HostType: "basic"})
+	first := get("a.com")
+	if first.Incarnation == 0 || get("b.com").Incarnation == first.Incarnation {
+		t.Fatalf("incarnations a=%d b=%d", first.Incarnation, get("b.com").Incarnation)
+	}
+	mustApply(t, db, &SetDomainEnabled{Name: "a.com", Enabled: false})
+	if d := get("a.com"); d.Incarnation != first.Incarnation || d.Status != StatusDisabled || d.HostType != "basic" {
+		t.Fatalf("disabling changed the row: %+v", d)
+	}
+	mustApply(t, db, &MarkDomainDeleting{Name: "a.com", HostType: "basic"})
+	for !mustApply(t, db, &PurgeDomain{Name: "a.com"}).(PurgeResult).Done {
+	}
+	mustApply(t, db, &DeleteDomainRow{Name: "a.com"})
+	mustApply(t, db, &AddDomain{Name: "a.com", HostType: "basic"})
+	if d := get("a.com"); d.Incarnation <= first.Incarnation {
+		t.Fatalf("re-added a.com has incarnation %d, first had %d", d.Incarnation, first.Incarnation)
+	}
+	// Rows written before incarnations existed: status byte then host type.
+	if d := decodeDomain([]byte("old.com"), append([]byte{byte(StatusEnabled)}, "basic"...)); d.Incarnation != 0 || d.HostType != "basic" || d.Status != StatusEnabled {
+		t.Fatalf("old row decoded as %+v", d)
+	}
+}

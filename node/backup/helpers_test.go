@@ -118,9 +118,9 @@ func readState(t *testing.T, path string) (st state, index, term uint64) {
 func wantState() state {
 	return state{
 		Domains: []store.Domain{
-			{Name: "a.example", HostType: "type1", Status: store.StatusEnabled},
-			{Name: "b.example", HostType: "type2", Status: store.StatusEnabled},
-			{Name: "c.example", HostType: "type1", Status: store.StatusDisabled},
+			{Name: "a.example", HostType: "type1", Status: store.StatusEnabled, Incarnation: 1},
+			{Name: "b.example", HostType: "type2", Status: store.StatusEnabled, Incarnation: 2},
+			{Name: "c.example", HostType: "type1", Status: store.StatusDisabled, Incarnation: 3},
 		},
 		Users: map[string]map[string]string{
 			"a.example":      {"alice": "creds-alice", "bob": "creds-bob"},

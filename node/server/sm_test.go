@@ -434,3 +434,30 @@ func TestSMAckedIsArchived(t *testing.T) {
 	p, _ := mamQuery(t, c, nil, "")
 	wantPage(t, p, "true", "acked and archived")
 }
+
+// TestSMStateGoesWithDomain: a detached, resumable session of a domain that is
+// removed ends with the domain. Its buffered messages do not reach the next tenant of
+// the same name (no offline messages appear), and its resumption id is not found.
+func TestSMStateGoesWithDomain(t *testing.T) {
+	s, api := smServer(t, server.TestConfig(t.TempDir()))
+	provision(t, api, "sm.example", "alice", "bob")
+	addr := s.C2SAddrs()[0]
+	bob := rawLogin(t, addr, "bob", "sm.example")
+	a := smAuth(t, addr, "alice", "sm.example")
+	id := a.enable("phone")
+	bob.Send(meshtest.Message("alice@sm.example/phone", "m1"))
+	a.wantMessage("m1") // received, never acknowledged
+	a.conn.Close()      // detached: kept for resume_timeout
+	bob.Send(meshtest.Message("alice@sm.example/phone", "m2"))
+
+	if code, body := restBody(t, "DELETE", api+"/domains/sm.example", `{"host_type":"basic"}`); code != 204 {
+		t.Fatalf("remove domain: %d %s", code, body)
+	}
+	provision(t, api, "sm.example", "alice")
+	a2 := smAuth(t, addr, "alice", "sm.example")
+	a2.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='0'/>`)
+	if el := a2.next(); !failedWith(el, "item-not-found") {
+		t.Fatalf("resuming a removed tenant's session: %v", el)
+	}
+	awaitOffline(t, s, "sm.example", "alice", 0)
+}

@@ -61,6 +61,11 @@ func closed(env *module.Env, s module.Session) {
 	if len(env.Router().Sessions(j.Domain(), j.Local())) > 0 {
 		return
 	}
+	if !env.SameTenant(s) {
+		// The domain's removal closed the session; the store would refuse the
+		// write, unless the name was already added again for a new tenant.
+		return
+	}
 	st, _ := s.Value(statusKey{}).(string)
 	ctx, cancel := context.WithTimeout(env.Context(), 10*time.Second)
 	defer cancel()

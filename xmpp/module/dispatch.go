@@ -20,6 +20,9 @@ func (h *Host) ManagesPresence(hostType string) bool {
 
 // SessionOpened implements ConnHooks.
 func (h *Host) SessionOpened(s Session) {
+	if inc, ok := h.cfg.Directory.Incarnation(s.JID().Domain()); ok {
+		s.SetValue(tenantKey{}, inc)
+	}
 	t := h.table(s.HostType())
 	if t == nil {
 		return

@@ -60,6 +60,23 @@ func (e *Env) Store() Store { return e.h.cfg.Store }
 // Directory resolves domains.
 func (e *Env) Directory() Directory { return e.h.cfg.Directory }
 
+// tenantKey holds, in each session's values, the incarnation of its domain when the
+// session opened (Directory.Incarnation); resumed sessions inherit it.
+type tenantKey struct{}
+
+// SameTenant reports whether s's domain is still served by the tenant that held it
+// when s opened. Work done for a session after its domain's removal started (as the
+// session closes: re-routing unacknowledged messages, recording the logout) must not
+// be stored, or it would outlive the tenant or reach a new tenant of the same name.
+func (e *Env) SameTenant(s Session) bool {
+	inc, ok := e.h.cfg.Directory.Incarnation(s.JID().Domain())
+	if !ok {
+		return false
+	}
+	opened, known := s.Value(tenantKey{}).(uint64)
+	return !known || opened == inc
+}
+
 // Accounts tells whether accounts exist.
 func (e *Env) Accounts() Accounts { return e.h.cfg.Accounts }
 

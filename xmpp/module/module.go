@@ -92,6 +92,9 @@ type Store interface {
 type Directory interface {
 	HostTypeOf(domain string) (hostType string, ok bool)
 	IsStatic(domain string) bool
+	// Incarnation identifies the tenant holding domain now (ok false while it is
+	// being removed or after): a domain removed and added again is a new tenant.
+	Incarnation(domain string) (inc uint64, ok bool)
 }
 
 // Accounts tells whether an account exists.

@@ -61,7 +61,10 @@ func (m *mod) closed(s module.Session, _ module.Close) {
 		delete(m.ids, st.id)
 		m.mu.Unlock()
 	}
-	m.reroute(buf)
+	// A session closed because its domain is being removed (or was, and perhaps
+	// added again for a new tenant) bounces what it held: storing it offline would
+	// outlive the tenant or hand it to the next one.
+	m.reroute(buf, m.env.SameTenant(s))
 }
 
 // reroute treats unacknowledged stanzas as if they had been sent to an unavailable
@@ -70,7 +73,7 @@ func (m *mod) closed(s module.Session, _ module.Close) {
 // sender as <service-unavailable/>. It does not pass the router's filters again: it
 // passed them on its way in (mod_mam archived it then; a second pass would archive it
 // twice).
-func (m *mod) reroute(buf []*xmlstream.Element) {
+func (m *mod) reroute(buf []*xmlstream.Element, keep bool) {
 	r := m.env.Router()
 	for _, el := range buf {
 		if stanza.IsError(el) {
@@ -78,7 +81,7 @@ func (m *mod) reroute(buf []*xmlstream.Element) {
 		}
 		switch el.Local {
 		case "message":
-			m.rerouteMessage(el)
+			m.rerouteMessage(el, keep)
 		case "iq":
 			if t := el.Attr("type"); t == "get" || t == "set" {
 				_ = r.Deliver(stanza.ErrorReply(el, stanza.ServiceUnavailable, ""))
@@ -87,12 +90,12 @@ func (m *mod) reroute(buf []*xmlstream.Element) {
 	}
 }
 
-func (m *mod) rerouteMessage(el *xmlstream.Element) {
+func (m *mod) rerouteMessage(el *xmlstream.Element, keep bool) {
 	to, err := jid.Parse(el.Attr("to"))
 	if err != nil || to.Local() == "" {
 		return
 	}
-	if deliverToBest(m.env.Router().Sessions(to.Domain(), to.Local()), el) {
+	if keep && deliverToBest(m.env.Router().Sessions(to.Domain(), to.Local()), el) {
 		return
 	}
 	switch el.Attr("type") {
@@ -100,7 +103,7 @@ func (m *mod) rerouteMessage(el *xmlstream.Element) {
 		// Dropped, as the router drops them for an account with no session.
 		return
 	}
-	if m.env.Host().Offline(m.env.HostType(), to.Bare(), el) {
+	if keep && m.env.Host().Offline(m.env.HostType(), to.Bare(), el) {
 		return
 	}
 	if el.Attr("from") != "" {

@@ -118,6 +118,9 @@ func (d Directory) HostTypeOf(domain string) (string, bool) {
 // IsStatic implements module.Directory.
 func (d Directory) IsStatic(domain string) bool { _, ok := d[domain]; return ok }
 
+// Incarnation implements module.Directory: every domain of the map is static.
+func (d Directory) Incarnation(domain string) (uint64, bool) { _, ok := d[domain]; return 0, ok }
+
 // Harness is a router, a module host and a store wired as node/server wires them.
 type Harness struct {
 	T      testing.TB
