@@ -56,25 +56,40 @@ func New[T any](max int, interval time.Duration, flush Flush[T]) *Batcher[T] {
 // Submit adds item to the next batch and waits until that batch is flushed. ctx only
 // bounds the wait: a record already handed over may still be written after ctx ends.
 func (b *Batcher[T]) Submit(ctx context.Context, item T) error {
+	return b.Enqueue(ctx, item)(ctx)
+}
+
+// Enqueue hands item over to the next batch and returns at once; the returned func
+// waits for the batch's outcome as Submit does. A caller with other work to do before
+// it needs the outcome (mod_mam routes the message while the sender's copy commits,
+// so both copies share one batch) enqueues first and waits last. ctx bounds the
+// hand-over; the wait is bounded by the ctx given to it. Call wait once.
+func (b *Batcher[T]) Enqueue(ctx context.Context, item T) (wait func(ctx context.Context) error) {
 	req := request[T]{item: item, res: make(chan error, 1)}
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
-		return ErrClosed
+		return failed(ErrClosed)
 	}
 	select {
 	case b.in <- req:
 		b.mu.RUnlock()
 	case <-ctx.Done():
 		b.mu.RUnlock()
-		return ctx.Err()
+		return failed(ctx.Err())
 	}
-	select {
-	case err := <-req.res:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	return func(ctx context.Context) error {
+		select {
+		case err := <-req.res:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+}
+
+func failed(err error) func(context.Context) error {
+	return func(context.Context) error { return err }
 }
 
 // Close flushes what was submitted and stops the batcher; Submit then fails with

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -98,5 +99,44 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestEnqueueThenWait: records enqueued one after the other, before anyone waits,
+// share a batch; each wait gets its own record's outcome.
+func TestEnqueueThenWait(t *testing.T) {
+	var mu sync.Mutex
+	var batches [][]string
+	b := New(100, 50*time.Millisecond, func(items []string) []error {
+		mu.Lock()
+		batches = append(batches, slices.Clone(items))
+		mu.Unlock()
+		errs := make([]error, len(items))
+		for i, it := range items {
+			if it == "bad" {
+				errs[i] = errors.New("refused")
+			}
+		}
+		return errs
+	})
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w1 := b.Enqueue(ctx, "ok")
+	w2 := b.Enqueue(ctx, "bad")
+	if err := w1(ctx); err != nil {
+		t.Errorf("first record: %v", err)
+	}
+	if err := w2(ctx); err == nil {
+		t.Error("second record: no error")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 1 || len(batches[0]) != 2 {
+		t.Errorf("batches = %v, want one of two records", batches)
+	}
+	b.Close()
+	if err := b.Enqueue(ctx, "late")(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
 	}
 }

@@ -67,14 +67,24 @@ func (h *fakeHooks) Nonza(_ module.Session, el *xmlstream.Element) (bool, error)
 	return true, nil
 }
 
+// session returns the one session opened. The bind result may reach the client
+// before the session-opened hooks have run, so it waits for them.
 func (h *fakeHooks) session(t *testing.T) module.Session {
 	t.Helper()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.opened) != 1 {
-		t.Fatalf("%d sessions opened", len(h.opened))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.mu.Lock()
+		n := len(h.opened)
+		if n == 1 {
+			defer h.mu.Unlock()
+			return h.opened[0]
+		}
+		h.mu.Unlock()
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d sessions opened", n)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return h.opened[0]
 }
 
 func TestModuleHooks(t *testing.T) {

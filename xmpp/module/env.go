@@ -60,6 +60,25 @@ func (e *Env) Store() Store { return e.h.cfg.Store }
 // Directory resolves domains.
 func (e *Env) Directory() Directory { return e.h.cfg.Directory }
 
+// pendingKey holds, in a session's values, the waits registered by BeforeHandled for
+// the stanza being handled. Only the session's goroutine touches it.
+type pendingKey struct{}
+
+// BeforeHandled registers wait to run on the session's goroutine once the stanza its
+// client is sending has been routed, before it counts as handled (XEP-0198's h). A
+// user-send hook whose work must be done before the acknowledgement, but not before
+// routing, starts it and defers the wait here: mod_mam commits the sender's copy of
+// a message this way, in the same batch as the recipient's copy. Call it only from
+// a user-send hook.
+func (e *Env) BeforeHandled(s Session, wait func()) {
+	p, _ := s.Value(pendingKey{}).(*[]func())
+	if p == nil {
+		p = new([]func())
+		s.SetValue(pendingKey{}, p)
+	}
+	*p = append(*p, wait)
+}
+
 // tenantKey holds, in each session's values, the incarnation of its domain when the
 // session opened (Directory.Incarnation); resumed sessions inherit it.
 type tenantKey struct{}

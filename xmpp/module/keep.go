@@ -105,8 +105,16 @@ func (h *Host) PreBindNonza(p PreBind, el *xmlstream.Element) (handled bool, err
 	return true, err
 }
 
-// StanzaHandled implements SessionKeeper.
+// StanzaHandled implements SessionKeeper. Work that user-send hooks deferred with
+// Env.BeforeHandled completes first, so a stanza never counts as handled before it.
 func (h *Host) StanzaHandled(s Session) {
+	if p, _ := s.Value(pendingKey{}).(*[]func()); p != nil && len(*p) > 0 {
+		for _, wait := range *p {
+			h.safely("before_handled", wait)
+		}
+		clear(*p)
+		*p = (*p)[:0]
+	}
 	t := h.table(s.HostType())
 	if t == nil {
 		return

@@ -328,6 +328,9 @@ func (s *Session) SendElement(el *xmlstream.Element) {
 	if el.Attr("from") == "" {
 		el.SetAttr("from", s.jid.String())
 	}
+	// As c2s does: the stanza counts as handled once sent or answered, which is
+	// also when work deferred with Env.BeforeHandled completes.
+	defer s.h.Host.StanzaHandled(s)
 	if s.h.Host.UserSend(s, el) {
 		return
 	}
