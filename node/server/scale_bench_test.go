@@ -288,13 +288,15 @@ func BenchmarkChatScaleDomains(b *testing.B) {
 }
 
 // BenchmarkChatWhileCreatingDomains: 1,000 users of one domain chatting closed loop,
-// alone and while domains are created through the REST API at a paced 400/s (24,000
-// per minute, MongooseIM's published rate) by up to 64 concurrent clients. Rounds
-// alternate. Metrics: median msgs/s alone and with creation, slowdown (%, target at
-// most 10), the creation rate reached (domains/min) and the spread of each side.
+// alone and while domains are created through the REST API at a paced 420/s by up to
+// 64 concurrent clients: 5% over MongooseIM's published 24,000 per minute, so that the
+// creations completed within a round (those still in flight when it ends are not
+// counted) reach that rate. Rounds alternate. Metrics: median msgs/s alone and with
+// creation, slowdown (%, target at most 10), the creation rate reached (domains/min)
+// and the spread of each side.
 func BenchmarkChatWhileCreatingDomains(b *testing.B) {
 	const (
-		perSecond = 400
+		perSecond = 420
 		workers   = 64
 	)
 	c := startChat(b, 1, 0)
@@ -303,7 +305,7 @@ func BenchmarkChatWhileCreatingDomains(b *testing.B) {
 	var seq atomic.Int64
 	var created atomic.Int64
 	// creating PUTs domains at perSecond until stop closes; it returns the rate
-	// of creations completed while the chat round ran. Ticks are queued, never
+	// of creations completed while the chat round ran. Jobs are queued, never
 	// dropped, so a server that falls behind shows in that rate.
 	creating := func(stop <-chan struct{}) func() float64 {
 		jobs := make(chan int64, 10*perSecond)
@@ -330,13 +332,19 @@ func BenchmarkChatWhileCreatingDomains(b *testing.B) {
 			defer close(jobs)
 			tick := time.NewTicker(time.Second / perSecond)
 			defer tick.Stop()
+			offered := 0
 			for {
 				select {
 				case <-stop:
 					rate = float64(created.Load()-before) / time.Since(start).Minutes()
 					return
 				case <-tick.C:
-					jobs <- seq.Add(1)
+					// A ticker drops ticks while this goroutine waits for a core
+					// (1,000 clients share two), so hand out every job due by
+					// now, not one per tick.
+					for due := int(time.Since(start).Seconds() * perSecond); offered < due; offered++ {
+						jobs <- seq.Add(1)
+					}
 				}
 			}
 		}()
