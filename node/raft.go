@@ -52,8 +52,10 @@ func (n *Node) raftConfig(hlog hclog.Logger) *raft.Config {
 	conf.LocalID = raft.ServerID(n.opts.NodeName)
 	conf.Logger = hlog
 	// The FSM keeps its own file and applied index: restoring the last snapshot at
-	// start would only rewrite what is already on disk.
-	conf.NoSnapshotRestoreOnStart = true
+	// start would only rewrite what is already on disk. Unless the file was set aside
+	// because the machine went down with it open (raftfsm's durable.go): then the
+	// snapshot and the log after it rebuild it.
+	conf.NoSnapshotRestoreOnStart = !n.fsm.Rebuilt()
 	// Let raft hand the FSM whole batches: one bbolt transaction and fsync each.
 	conf.BatchApplyCh = true
 	conf.MaxAppendEntries = 512

@@ -52,6 +52,11 @@ type FSM struct {
 	// mu guards db against Restore swapping the file under readers.
 	mu sync.RWMutex
 	db *bolt.DB
+
+	// bootID is set when commits skip fsync (durable.go); rebuilt when the file was
+	// set aside at open and must be rebuilt from the raft snapshot and log.
+	bootID  string
+	rebuilt bool
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -60,16 +65,46 @@ var _ raft.BatchingFSM = (*FSM)(nil)
 var ErrLocked = errors.New("raftfsm: store is in use by another process")
 
 // Open opens (creating if needed) the store file at path.
+// Where the kernel has a boot id, commits skip fsync: see durable.go for why that
+// loses nothing, and for the file set aside when the machine went down with it open
+// (Rebuilt then reports true).
 func Open(path string, opts Options) (*FSM, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	f := &FSM{path: path, opts: opts}
+	id, lazy := bootID()
+	if lazy {
+		if err := CheckTrusted(path); errors.Is(err, ErrUntrusted) {
+			opts.Logger.Warn("the store was open when the machine went down: rebuilding it from the raft log",
+				"path", path, "set_aside", path+".untrusted")
+			if err := setAside(path); err != nil {
+				return nil, err
+			}
+			f.rebuilt = true
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	db, err := OpenDB(path, false)
 	if err != nil {
 		return nil, err
 	}
-	return &FSM{path: path, opts: opts, db: db}, nil
+	if lazy {
+		if err := writeMarker(path, id); err != nil {
+			db.Close()
+			return nil, err
+		}
+		db.NoSync = true
+		f.bootID = id
+	}
+	f.db = db
+	return f, nil
 }
+
+// Rebuilt reports that Open set an untrusted file aside: the store is empty and raft
+// must restore its last snapshot at start, then replay the log after it.
+func (f *FSM) Rebuilt() bool { return f.rebuilt }
 
 // OpenDB opens a store file with the options every user of the file must share and
 // makes sure its schema is initialised (unless readOnly). A file held by a running node
@@ -97,11 +132,22 @@ func OpenDB(path string, readOnly bool) (*bolt.DB, error) {
 	return db, nil
 }
 
-// Close closes the store file.
+// Close syncs and closes the store file; after a clean close the file is trusted
+// whatever happens to the machine.
 func (f *FSM) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.db.Close()
+	if f.bootID == "" {
+		return f.db.Close()
+	}
+	if err := f.db.Sync(); err != nil {
+		f.db.Close()
+		return fmt.Errorf("raftfsm: sync on close: %w", err)
+	}
+	if err := f.db.Close(); err != nil {
+		return err
+	}
+	return ForgetMarker(f.path)
 }
 
 // View runs fn in a read transaction of the current store.
@@ -234,6 +280,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.mu.Unlock()
 		return fmt.Errorf("raftfsm: restore: reopen: %w", err)
 	}
+	db.NoSync = f.bootID != ""
 	f.db = db
 	f.mu.Unlock()
 	f.opts.Logger.Info("store restored from snapshot", "path", f.path)

@@ -68,6 +68,11 @@ func Write(dataDir, out string, opts Options) (Header, error) {
 	if sameFile(path, out) {
 		return Header{}, fmt.Errorf("backup: output %s is the store itself", out)
 	}
+	// A store left open by a node when the machine went down may be torn; the node
+	// rebuilds it from its raft log at its next start.
+	if err := raftfsm.CheckTrusted(path); err != nil {
+		return Header{}, fmt.Errorf("backup: %w", err)
+	}
 	// Read-only takes a shared lock, which a running node's exclusive lock refuses;
 	// it also leaves the source file exactly as it was.
 	db, err := raftfsm.OpenDB(path, true)

@@ -319,3 +319,21 @@ func TestProgressErrorsIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A store its node left open when the machine went down may be torn (it is written
+// without fsync; the raft log is the durable copy): backup refuses it until the node
+// has rebuilt it.
+func TestWriteRefusesUntrustedStore(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	buildStore(t, src, 7, fixture())
+	if err := os.WriteFile(filepath.Join(src, storeFile)+".open", []byte("another-boot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "x.bak")
+	if _, err := Write(src, out, Options{}); !errors.Is(err, raftfsm.ErrUntrusted) {
+		t.Fatalf("Write of an untrusted store: %v", err)
+	}
+	if exists(out) || exists(out+".tmp") {
+		t.Fatal("Write left output behind")
+	}
+}

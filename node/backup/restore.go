@@ -78,6 +78,12 @@ func Restore(in, dataDir string, opts RestoreOptions) (Header, error) {
 			return Header{}, fmt.Errorf("backup: remove old raft dir: %w", err)
 		}
 	}
+	// The restored file is synced and stands alone: an open marker left by the
+	// replaced store must not have it set aside at the next start. It goes first,
+	// so no crash can leave the marker beside the restored file.
+	if err := raftfsm.ForgetMarker(filepath.Join(dir, storeFile)); err != nil {
+		return Header{}, err
+	}
 	if err := install(tmpName, filepath.Join(dir, storeFile)); err != nil {
 		return Header{}, err
 	}
