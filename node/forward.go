@@ -100,7 +100,7 @@ var (
 // applyLocal proposes on this node's raft and returns the entry's index and result.
 func (n *Node) applyLocal(r *raft.Raft, data []byte, timeout time.Duration) (uint64, any, error) {
 	f := r.Apply(data, max(timeout, time.Millisecond))
-	if err := f.Error(); err != nil {
+	if err := n.await(r, f); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
 			return 0, nil, errNotLeader
@@ -124,6 +124,27 @@ func (n *Node) applyLocal(r *raft.Raft, data []byte, timeout time.Duration) (uin
 		return 0, nil, fmt.Errorf("node: apply: unexpected response %T", f.Response())
 	}
 	return f.Index(), res.Value, res.Err
+}
+
+// await waits for an accepted entry's outcome. raft answers every future it took,
+// except those still queued in its buffered apply channel when it shuts down
+// (BatchApplyCh), whose Error would then block forever: once r has shut down, or the
+// node is closing, await stops waiting and says the outcome is unknown.
+func (n *Node) await(r *raft.Raft, f raft.ApplyFuture) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-n.raftStopped(r):
+	case <-n.ctx.Done():
+	}
+	select {
+	case err := <-done: // answered after all
+		return err
+	default:
+		return fmt.Errorf("%w (raft shut down with the write queued)", raft.ErrRaftShutdown)
+	}
 }
 
 // The apply RPC: a follower sends the encoded mutation, the leader answers with the

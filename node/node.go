@@ -70,6 +70,9 @@ type Node struct {
 
 	// raftp is swapped when the node restarts raft to join another cluster.
 	raftp atomic.Pointer[raft.Raft]
+	// stopped holds each running raft instance's shutdown channel (raft.go).
+	stoppedMu sync.Mutex
+	stopped   map[*raft.Raft]chan struct{}
 	// lifeMu serialises what starts and stops raft: join, leave, close. rs and the
 	// leadership watcher belong to it.
 	lifeMu    sync.Mutex

@@ -157,6 +157,7 @@ func (n *Node) startRaft(bootstrap bool) (bool, error) {
 		return fail(fmt.Errorf("node: start raft: %w", err))
 	}
 	n.rs = rs
+	n.trackRaft(r)
 	n.raftp.Store(r)
 	n.startWatcher(r)
 	switch {
@@ -197,6 +198,7 @@ func (n *Node) stopRaft() error {
 		if err := r.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
 		}
+		n.untrackRaft(r)
 	}
 	n.stopWatcher()
 	if n.rs != nil {
@@ -236,4 +238,37 @@ type slogWriter struct{ log *slog.Logger }
 func (w slogWriter) Write(p []byte) (int, error) {
 	w.log.Warn(strings.TrimSpace(string(p)), "component", "raft")
 	return len(p), nil
+}
+
+// trackRaft gives a raft instance a channel closed once it has shut down: entries it
+// took but never answered (see await) stop being waited for then.
+func (n *Node) trackRaft(r *raft.Raft) {
+	n.stoppedMu.Lock()
+	defer n.stoppedMu.Unlock()
+	if n.stopped == nil {
+		n.stopped = map[*raft.Raft]chan struct{}{}
+	}
+	n.stopped[r] = make(chan struct{})
+}
+
+func (n *Node) untrackRaft(r *raft.Raft) {
+	n.stoppedMu.Lock()
+	defer n.stoppedMu.Unlock()
+	if ch, ok := n.stopped[r]; ok {
+		close(ch)
+		delete(n.stopped, r)
+	}
+}
+
+// raftStopped returns r's shutdown channel; an instance no longer tracked has shut
+// down already.
+func (n *Node) raftStopped(r *raft.Raft) <-chan struct{} {
+	n.stoppedMu.Lock()
+	defer n.stoppedMu.Unlock()
+	if ch, ok := n.stopped[r]; ok {
+		return ch
+	}
+	ch := make(chan struct{})
+	close(ch)
+	return ch
 }
