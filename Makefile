@@ -55,7 +55,7 @@ bench-chat:
 
 # Issue 7's scale figures: 100,000 domains on a three-node cluster (visibility, heap),
 # chat and logins over 100,000 domains vs one, chat while creating domains at
-# 24,000/min. Each benchmark does a fixed amount of work, hence 1x; about two minutes
+# 24,000/min. Each benchmark does a fixed amount of work, hence 1x; about three minutes
 # in all.
 bench-scale:
 	$(GO) test -run='^$$' -bench='DomainVisibility100k|ChatScaleDomains|LoginScaleDomains|ChatWhileCreatingDomains' -benchtime=1x -count=1 -timeout 15m ./node/server/
