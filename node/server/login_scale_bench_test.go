@@ -47,30 +47,7 @@ type loginServer struct {
 // the accounts' `domains` domains, and registers loginUsers accounts spread evenly
 // over those.
 func startLogin(b *testing.B, domains, extra int) *loginServer {
-	cfg := server.TestConfig(b.TempDir())
-	cfg.General.HostTypes = append(cfg.General.HostTypes, scaleHostType)
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if extra > 0 {
-		names := make([]string, extra)
-		for i := range names {
-			names[i] = scaleName(i)
-		}
-		fillDomains(b, s.Node, names, []string{"basic", scaleHostType})
-	}
-	names := loadgen.DomainNames("login-", domains)
-	accts := loadgen.Accounts(names, loginUsers/domains)
-	if err := loadgen.Provision(ctx, loadgen.NodeProvisioner{Node: s.Node}, "basic", names, accts, 64); err != nil {
-		b.Fatal(err)
-	}
+	s, accts := startProvisioned(b, "login-", domains, extra, loginUsers)
 	return &loginServer{s: s, accts: accts}
 }
 

@@ -202,9 +202,10 @@ type chatServer struct {
 	fleet *loadgen.Fleet
 }
 
-// startChat starts a node, creates `extra` empty domains (of both host types)
-// besides the users' domains, and logs scaleUsers users in over `domains` domains.
-func startChat(b *testing.B, domains, extra int) *chatServer {
+// startProvisioned starts a node holding `extra` empty domains (of both host types)
+// besides `domains` domains named PREFIX1..PREFIXn, and registers `users` accounts
+// spread evenly over those.
+func startProvisioned(b *testing.B, prefix string, domains, extra, users int) (*server.Server, []loadgen.Account) {
 	cfg := server.TestConfig(b.TempDir())
 	cfg.General.HostTypes = append(cfg.General.HostTypes, scaleHostType)
 	s, err := server.Start(cfg, server.Options{Logger: quiet})
@@ -224,11 +225,20 @@ func startChat(b *testing.B, domains, extra int) *chatServer {
 		}
 		fillDomains(b, s.Node, names, []string{"basic", scaleHostType})
 	}
-	names := loadgen.DomainNames("chat-", domains)
-	accts := loadgen.Accounts(names, scaleUsers/domains)
+	names := loadgen.DomainNames(prefix, domains)
+	accts := loadgen.Accounts(names, users/domains)
 	if err := loadgen.Provision(ctx, loadgen.NodeProvisioner{Node: s.Node}, "basic", names, accts, 64); err != nil {
 		b.Fatal(err)
 	}
+	return s, accts
+}
+
+// startChat starts a node, creates `extra` empty domains (of both host types)
+// besides the users' domains, and logs scaleUsers users in over `domains` domains.
+func startChat(b *testing.B, domains, extra int) *chatServer {
+	s, accts := startProvisioned(b, "chat-", domains, extra, scaleUsers)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	fleet, login := loadgen.Login(ctx, loadgen.LoginConfig{Addr: s.C2SAddrs()[0], Concurrency: 32, Presence: true}, accts)
 	b.Cleanup(fleet.Close)
 	if login.Failures > 0 {
