@@ -199,15 +199,19 @@ func isDeliberate(text string) bool {
 
 // canonical dumps el with attribute whitespace folded to spaces:
 // encoding/xml does not apply XML's attribute-value normalisation, and
-// after it a literal tab and &#9; cannot be told apart.
+// after it a literal tab and &#9; cannot be told apart. Namespace names are
+// attribute values too (xmlns='...'), so they are folded the same way.
 func canonical(el *Element) string {
+	fold := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace
 	c := el.Clone()
 	work := []*Element{c}
 	for len(work) > 0 {
 		e := work[len(work)-1]
 		work = work[:len(work)-1]
+		e.Space = fold(e.Space)
 		for i := range e.Attrs {
-			e.Attrs[i].Value = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(e.Attrs[i].Value)
+			e.Attrs[i].Space = fold(e.Attrs[i].Space)
+			e.Attrs[i].Value = fold(e.Attrs[i].Value)
 		}
 		for _, n := range e.Children {
 			if n, ok := n.(*Element); ok {
