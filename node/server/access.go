@@ -41,3 +41,13 @@ func (s *Server) c2sAccess(rule string) func(hostType string, full jid.JID) bool
 		return s.rule(hostType, rule, full) == "allow"
 	}
 }
+
+// mamShaping resolves mod_mam's shapers for a user and action as MongooseIM does:
+// the access rules mam_<action>_shaper and mam_<action>_global_shaper name a
+// [shaper] whose max_rate is the rate. A rule that names no defined shaper ("none",
+// or a rule defined nowhere) leaves the action unshaped.
+func (s *Server) mamShaping(hostType string, user jid.JID, action string) (userRate int, global string, globalRate int) {
+	userRate = s.cfg.Shapers[s.rule(hostType, "mam_"+action+"_shaper", user)]
+	global = s.rule(hostType, "mam_"+action+"_global_shaper", user)
+	return userRate, global, s.cfg.Shapers[global]
+}

@@ -61,21 +61,3 @@ func TestIDsIncreaseAndEncode(t *testing.T) {
 	}
 }
 
-func TestShaper(t *testing.T) {
-	u := newUserShaper(1, 3)
-	now := time.Unix(0, 0)
-	for i := range 3 {
-		if !u.allow("a", now) {
-			t.Fatalf("burst query %d refused", i)
-		}
-	}
-	if u.allow("a", now) {
-		t.Fatal("fourth query in the same instant allowed")
-	}
-	if !u.allow("b", now) {
-		t.Fatal("another user shaped")
-	}
-	if !u.allow("a", now.Add(time.Second)) || u.allow("a", now.Add(time.Second)) {
-		t.Fatal("rate of one per second not applied")
-	}
-}

@@ -63,9 +63,9 @@ const (
 // Service is mod_mam's state shared by all host types: the node's id generator, the
 // node-wide query shaper, and the per-host-type instances the admin API uses.
 type Service struct {
-	host   *module.Host
-	ids    *IDs
-	global *bucket
+	host    *module.Host
+	ids     *IDs
+	shapers *shapers
 
 	mu   sync.Mutex
 	mods map[string]*mod
@@ -74,9 +74,12 @@ type Service struct {
 // New returns the service for a node; nodeName gives the id's node number
 // (NodeNumber).
 func New(host *module.Host, nodeName string) *Service {
-	return &Service{host: host, ids: NewIDs(NodeNumber(nodeName)),
-		global: newBucket(GlobalQueryRate, GlobalQueryRate), mods: map[string]*mod{}}
+	return &Service{host: host, ids: NewIDs(NodeNumber(nodeName)), shapers: newShapers(), mods: map[string]*mod{}}
 }
+
+// SetShaping replaces MongooseIM's default shapers (UserQueryRate, GlobalQueryRate)
+// with the configuration's; call it before the modules start.
+func (s *Service) SetShaping(fn Shaping) { s.shapers.resolve = fn }
 
 // Module returns mod_mam's definition.
 func (s *Service) Module() module.Module { return module.Module{Name: Name, Start: s.start} }
@@ -91,7 +94,6 @@ type mod struct {
 	markers    bool
 	noStanzaID bool
 	b          *batch.Batcher[store.ArchiveRecord]
-	users      *userShaper
 	// pm: the one-to-one archive is on; room: the MUC Light room archive's options
 	// (nil when mod_mam has no muc section).
 	pm   bool
@@ -118,7 +120,6 @@ func (s *Service) start(env *module.Env, opts module.Options) error {
 		maxLimit:   opt(opts.Int, "max_result_limit", defaultPage),
 		markers:    opt(opts.Bool, "archive_chat_markers", false),
 		noStanzaID: opt(opts.Bool, "no_stanzaid_element", false),
-		users:      newUserShaper(UserQueryRate, UserQueryBurst),
 	}
 	if m.defLimit <= 0 || m.maxLimit <= 0 {
 		return fmt.Errorf("mod_mam: result limits must be positive")

@@ -38,6 +38,11 @@ func badRequest(text string) error { return &queryError{stanza.BadRequest, text}
 
 var errBadID = &queryError{stanza.NotAcceptable, textBadID}
 
+// shaped takes a token of the action's shapers for user; false means flooding.
+func (m *mod) shaped(user jid.JID, action string) bool {
+	return m.svc.shapers.allow(m.env.HostType(), user, action, time.Now())
+}
+
 func (m *mod) iq(ctx context.Context, iq *router.IQ) *xmlstream.Element {
 	if !iq.OwnAccount() {
 		return iq.Error(stanza.Forbidden, "Only the owner may use the archive")
@@ -48,13 +53,19 @@ func (m *mod) iq(ctx context.Context, iq *router.IQ) *xmlstream.Element {
 	case p.Local == "query" && !set:
 		return iq.Result(queryForm(p.Space))
 	case p.Local == "query":
-		if !m.svc.global.allow(time.Now()) || !m.users.allow(iq.To.String(), time.Now()) {
+		if !m.shaped(iq.To, ActionLookup) {
 			return iq.Error(stanza.ResourceConstraint, textFlood)
 		}
 		return m.query(iq)
 	case p.Local == "prefs" && !set:
+		if !m.shaped(iq.To, ActionGetPrefs) {
+			return iq.Error(stanza.ResourceConstraint, textFlood)
+		}
 		return iq.Result(m.prefsElement(p.Space, iq.To))
 	case p.Local == "prefs":
+		if !m.shaped(iq.To, ActionSetPrefs) {
+			return iq.Error(stanza.ResourceConstraint, textFlood)
+		}
 		return m.setPrefs(ctx, iq)
 	case p.Local == "metadata" && !set && p.Space == NS2:
 		return iq.Result(m.metadata(iq.To))

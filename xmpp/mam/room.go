@@ -155,8 +155,7 @@ func (s *Service) QueryRoom(ctx context.Context, hostType string, room, requeste
 	case p.Local == "query" && !set:
 		return stanza.Result(el, queryForm(p.Space))
 	case p.Local == "query":
-		now := time.Now()
-		if !s.global.allow(now) || !m.users.allow(requester.Bare().String(), now) {
+		if !m.shaped(requester, ActionLookup) {
 			return stanza.ErrorReply(el, stanza.ResourceConstraint, textFlood)
 		}
 		return m.lookup(a, requester, el, p, func(res *xmlstream.Element) { _ = m.r.Deliver(res) })
