@@ -143,6 +143,23 @@ func (m *PurgeDomain) Apply(tx *bolt.Tx) (any, error) {
 	return res, nil
 }
 
+// StepHasData reports whether the buckets of one removal step hold a key of domain;
+// an unknown step reports true, so that the caller asks the FSM, which refuses it.
+func StepHasData(tx *bolt.Tx, domain, step string) bool {
+	p, ok := purgerNamed(step)
+	if !ok {
+		return true
+	}
+	prefix := domainPrefix(domain)
+	for _, name := range p.buckets {
+		k, _ := tx.Bucket(name).Cursor().Seek(prefix)
+		if k != nil && bytes.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // HasDomainData reports whether any domain-scoped bucket still holds a key of domain.
 func HasDomainData(tx *bolt.Tx, domain string) bool {
 	prefix := domainPrefix(domain)
