@@ -60,4 +60,3 @@ func TestIDsIncreaseAndEncode(t *testing.T) {
 		t.Error("node numbers do not spread")
 	}
 }
-
