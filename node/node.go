@@ -101,7 +101,9 @@ type Node struct {
 	// purgeFault, set only by tests, fails a purge step the way a broken module's
 	// remove_domain handler does in MongooseIM's removal_stops_if_handler_fails.
 	purgeFault atomic.Pointer[func(domain, step string) error]
-	userHook   func(domain, user string)
+	// beforePurge is set by the XMPP layer (BeforePurge).
+	beforePurge atomic.Pointer[func(ctx context.Context, domain string)]
+	userHook    func(domain, user string)
 
 	// watchMu guards the OnApplied and OnReset subscribers, which modules add while
 	// the FSM already applies entries.

@@ -30,6 +30,9 @@ func (e *PurgeError) Unwrap() error { return e.Err }
 // deleting domain, each in bounded chunks of one raft entry, then deletes its row.
 // Other writes interleave between chunks, so a huge tenant never stalls the cluster.
 func (n *Node) purge(ctx context.Context, name string) error {
+	if hook := n.beforePurge.Load(); hook != nil {
+		(*hook)(ctx, name)
+	}
 	for attempt := 1; ; attempt++ {
 		for _, step := range store.DomainPurgeSteps() {
 			if err := n.purgeStep(ctx, name, step); err != nil {
@@ -86,6 +89,12 @@ func (n *Node) purgeStep(ctx context.Context, name, step string) error {
 		}
 	}
 }
+
+// BeforePurge registers fn to run before a removal deletes any data of a domain that
+// is already out of service: the XMPP layer waits there until the domain's sessions,
+// on every node, are gone (MongooseIM closes them first). fn must return by itself
+// (bounded by ctx or its own deadline).
+func (n *Node) BeforePurge(fn func(ctx context.Context, domain string)) { n.beforePurge.Store(&fn) }
 
 // purgeAsync runs purge in the background once per domain at a time, retrying with
 // back-off while the cluster has no leader.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/node/mesh/meshtest"
+	"github.com/mongoose-go/mongoose-go/xmpp/router"
 )
 
 // TestDomainDisableAndRemoveOnEveryNode is reference 10.2 behaviours 9, 10 and 11
@@ -74,5 +75,40 @@ func TestDomainDisableAndRemoveOnEveryNode(t *testing.T) {
 	refused(0, "removal")
 	if code, body := restBody(t, "DELETE", api(0)+"/domains/t.example", `{"host_type":"basic"}`); code != 404 || body != `"Given domain does not exist"` {
 		t.Fatalf("second removal on node 1: %d %s", code, body)
+	}
+}
+
+// TestRemovalClosesSessionsFirst: a removal deletes data only once the domain's
+// sessions are gone on every node, so when a synchronous DELETE answers, no node
+// holds a session of the domain any more (no waiting in the test).
+func TestRemovalClosesSessionsFirst(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, "first", 3, nil)
+	api := "http://" + nodes[1].AdminAddrs()[0] + "/api"
+	provisionHT(t, api, "basic", "gone.example", "u0", "u1", "u2")
+	for i, s := range nodes {
+		u := fmt.Sprintf("u%d", i)
+		isoWait(t, u+" on node "+fmt.Sprint(i+1), func() bool { _, ok := s.Node.UserCreds("gone.example", u); return ok })
+		c, err := meshtest.Login(s.C2SAddrs()[0], u, "gone.example", "pw", "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	isoWait(t, "every session in node 2's table", func() bool { return len(nodes[1].Router.SessionsOfDomain("gone.example")) == 3 })
+	if code, body := restBody(t, "DELETE", api+"/domains/gone.example", `{"host_type":"basic"}`); code != 204 {
+		t.Fatalf("remove: %d %s", code, body)
+	}
+	for i, s := range nodes {
+		local := 0
+		s.Router.Each(func(rs router.Session) bool {
+			if rs.JID().Domain() == "gone.example" {
+				local++
+			}
+			return true
+		})
+		if local != 0 {
+			t.Errorf("node %d still holds %d sessions of the removed domain", i+1, local)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -57,6 +58,22 @@ func (s *Server) startXMPP(opts Options) error {
 		switch ev.Kind {
 		case node.DomainDisabled, node.DomainDeleting, node.DomainRemoved:
 			go r.CloseDomain(ev.Domain)
+		}
+	})
+	// A removal deletes data only once the domain's sessions are gone from every
+	// node's table (each node closes its own as the removal's first entry applies).
+	// A node that died keeps its sessions in the table until it is found dead
+	// (3 s), so the wait is bounded.
+	s.Node.BeforePurge(func(ctx context.Context, domain string) {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		for len(r.SessionsOfDomain(domain)) > 0 {
+			select {
+			case <-ctx.Done():
+				s.log.Warn("removing a domain whose sessions are not all closed yet", "domain", domain)
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 	})
 	s.Node.OnUserRemoved(func(domain, user string) {
