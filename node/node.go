@@ -103,7 +103,6 @@ type Node struct {
 	purgeFault atomic.Pointer[func(domain, step string) error]
 	// beforePurge is set by the XMPP layer (BeforePurge).
 	beforePurge atomic.Pointer[func(ctx context.Context, domain string)]
-	userHook    func(domain, user string)
 
 	// watchMu guards the OnApplied and OnReset subscribers, which modules add while
 	// the FSM already applies entries.
@@ -230,10 +229,6 @@ func (n *Node) Name() string { return n.opts.NodeName }
 // View runs fn in a read transaction of the local store.
 func (n *Node) View(fn func(tx *bolt.Tx) error) error { return n.fsm.View(fn) }
 
-// OnUserRemoved registers a callback run on this node after an account is removed, so
-// the XMPP layer can close that user's sessions.
-func (n *Node) OnUserRemoved(fn func(domain, user string)) { n.userHook = fn }
-
 // OnApplied registers fn to run on this node after every mutation that committed
 // without error, in commit order, before the Apply that proposed it returns (so a
 // writer reads its own write from an index kept by fn). fn runs in the FSM goroutine:
@@ -262,9 +257,6 @@ func (n *Node) onApplied(batch []raftfsm.Applied) {
 			continue
 		}
 		n.dir.apply(a.Mutation, a.Result.Value)
-		if m, ok := a.Mutation.(*store.RemoveUser); ok && n.userHook != nil {
-			n.userHook(m.Domain, m.User)
-		}
 		for _, fn := range watchers {
 			fn(a.Mutation)
 		}

@@ -207,7 +207,11 @@ func TestUsers(t *testing.T) {
 		t.Errorf("empty password: %v", err)
 	}
 	removed := ""
-	n.OnUserRemoved(func(d, u string) { removed = u + "@" + d })
+	n.OnApplied(func(m store.Mutation) {
+		if m, ok := m.(*store.RemoveUser); ok {
+			removed = m.User + "@" + m.Domain
+		}
+	})
 	if err := n.RemoveUser(c, "a.com", "alice"); err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,8 @@ func (n *Node) ChangePassword(ctx context.Context, domain, user, password string
 	return err
 }
 
-// RemoveUser deletes an account; its sessions are closed by the OnUserRemoved hook.
+// RemoveUser deletes an account; the XMPP layer closes its sessions when it sees the
+// store.RemoveUser commit (OnApplied).
 func (n *Node) RemoveUser(ctx context.Context, domain, user string) error {
 	d, u, _, err := n.account(domain, user)
 	if err != nil && !errors.Is(err, ErrDomainNotServed) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mongoose-go/mongoose-go/node"
 	"github.com/mongoose-go/mongoose-go/node/config"
+	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/c2s"
 	"github.com/mongoose-go/mongoose-go/xmpp/disco"
 	"github.com/mongoose-go/mongoose-go/xmpp/entitytime"
@@ -76,9 +77,13 @@ func (s *Server) startXMPP(opts Options) error {
 			}
 		}
 	})
-	s.Node.OnUserRemoved(func(domain, user string) {
-		go r.CloseUser(domain, user)
-		go s.userRemoved(domain, user)
+	// A removed account's sessions close on every node as its removal commits; the
+	// callbacks must not block the apply goroutine.
+	s.Node.OnApplied(func(m store.Mutation) {
+		if m, ok := m.(*store.RemoveUser); ok {
+			go r.CloseUser(m.Domain, m.User)
+			go s.userRemoved(m.Domain, m.User)
+		}
 	})
 
 	for i, l := range s.cfg.Listen.C2S {
