@@ -51,23 +51,18 @@ func (n *Node) purge(ctx context.Context, name string) error {
 }
 
 func (n *Node) purgeStep(ctx context.Context, name, step string) error {
-	// Most tenants have nothing for most steps: a step this node sees empty costs no
-	// raft entry. A lagging view is safe: the row is deleted only once the FSM finds
-	// no data, and purge runs the steps again otherwise.
-	var has bool
-	if err := n.View(func(tx *bolt.Tx) error { has = store.StepHasData(tx, name, step); return nil }); err == nil && !has {
-		if fault := n.purgeFault.Load(); fault != nil {
-			if err := (*fault)(name, step); err != nil {
-				return &PurgeError{Domain: name, Step: step, Err: err}
-			}
-		}
-		return nil
-	}
 	for {
 		if fault := n.purgeFault.Load(); fault != nil {
 			if err := (*fault)(name, step); err != nil {
 				return &PurgeError{Domain: name, Step: step, Err: err}
 			}
+		}
+		// Most tenants have nothing for most steps: a step this node sees empty
+		// costs no raft entry. A lagging view is safe: the row is deleted only once
+		// the FSM finds no data, and purge runs the steps again otherwise.
+		var has bool
+		if err := n.View(func(tx *bolt.Tx) error { has = store.StepHasData(tx, name, step); return nil }); err == nil && !has {
+			return nil
 		}
 		v, err := n.Apply(ctx, &store.PurgeDomain{Name: name, Step: step, Limit: n.opts.PurgeChunk})
 		var ce *store.CodeError

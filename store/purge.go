@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -26,21 +25,15 @@ type domainPurger struct {
 	buckets  [][]byte
 }
 
-var (
-	purgersMu sync.Mutex
-	purgers   []domainPurger
-)
+// purgers is written only by init functions, which run before anything reads it.
+var purgers []domainPurger
 
 // registerDomainData registers a feature's remove_domain step. Lower priorities run
 // first; accounts go last so that a stopped removal never leaves data of users who
 // no longer exist in the registry.
 func registerDomainData(name string, priority int, buckets ...[]byte) {
-	purgersMu.Lock()
-	defer purgersMu.Unlock()
-	for _, p := range purgers {
-		if p.name == name {
-			panic("store: purge step registered twice: " + name)
-		}
+	if _, dup := stepBuckets(name); dup {
+		panic("store: purge step registered twice: " + name)
 	}
 	purgers = append(purgers, domainPurger{name: name, priority: priority, buckets: buckets})
 	slices.SortStableFunc(purgers, func(a, b domainPurger) int {
@@ -51,8 +44,6 @@ func registerDomainData(name string, priority int, buckets ...[]byte) {
 // DomainPurgeSteps returns the names of the registered remove_domain steps in the
 // order a removal runs them.
 func DomainPurgeSteps() []string {
-	purgersMu.Lock()
-	defer purgersMu.Unlock()
 	names := make([]string, len(purgers))
 	for i, p := range purgers {
 		names[i] = p.name
@@ -60,26 +51,36 @@ func DomainPurgeSteps() []string {
 	return names
 }
 
-func purgerNamed(name string) (domainPurger, bool) {
-	purgersMu.Lock()
-	defer purgersMu.Unlock()
+// stepBuckets returns the buckets of one step; "" names every domain-scoped bucket,
+// in removal order.
+func stepBuckets(step string) ([][]byte, bool) {
+	var out [][]byte
 	for _, p := range purgers {
-		if p.name == name {
-			return p, true
+		if step == "" {
+			out = append(out, p.buckets...)
+		} else if p.name == step {
+			return p.buckets, true
 		}
 	}
-	return domainPurger{}, false
+	return out, step == ""
 }
 
 // domainScoped lists every bucket whose keys start with "domain\x00".
 func domainScoped() [][]byte {
-	purgersMu.Lock()
-	defer purgersMu.Unlock()
-	var out [][]byte
-	for _, p := range purgers {
-		out = append(out, p.buckets...)
+	b, _ := stepBuckets("")
+	return b
+}
+
+// holdsDomain reports whether any of the buckets holds a key of domain.
+func holdsDomain(tx *bolt.Tx, buckets [][]byte, domain string) bool {
+	prefix := domainPrefix(domain)
+	for _, name := range buckets {
+		k, _ := tx.Bucket(name).Cursor().Seek(prefix)
+		if k != nil && bytes.HasPrefix(k, prefix) {
+			return true
+		}
 	}
-	return out
+	return false
 }
 
 // ErrUnknownPurgeStep rejects a purge naming a step this binary does not have, which
@@ -113,13 +114,9 @@ func (m *PurgeDomain) Apply(tx *bolt.Tx) (any, error) {
 		// tenant's data.
 		return nil, fmt.Errorf("store: purge of %q: %w", m.Name, ErrDomainNotDeleting)
 	}
-	buckets := domainScoped()
-	if m.Step != "" {
-		p, ok := purgerNamed(m.Step)
-		if !ok {
-			return nil, fmt.Errorf("store: purge of %q, step %q: %w", m.Name, m.Step, ErrUnknownPurgeStep)
-		}
-		buckets = p.buckets
+	buckets, ok := stepBuckets(m.Step)
+	if !ok {
+		return nil, fmt.Errorf("store: purge of %q, step %q: %w", m.Name, m.Step, ErrUnknownPurgeStep)
 	}
 	limit := m.Limit
 	if limit <= 0 {
@@ -146,28 +143,11 @@ func (m *PurgeDomain) Apply(tx *bolt.Tx) (any, error) {
 // StepHasData reports whether the buckets of one removal step hold a key of domain;
 // an unknown step reports true, so that the caller asks the FSM, which refuses it.
 func StepHasData(tx *bolt.Tx, domain, step string) bool {
-	p, ok := purgerNamed(step)
-	if !ok {
-		return true
-	}
-	prefix := domainPrefix(domain)
-	for _, name := range p.buckets {
-		k, _ := tx.Bucket(name).Cursor().Seek(prefix)
-		if k != nil && bytes.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
+	buckets, ok := stepBuckets(step)
+	return !ok || holdsDomain(tx, buckets, domain)
 }
 
 // HasDomainData reports whether any domain-scoped bucket still holds a key of domain.
 func HasDomainData(tx *bolt.Tx, domain string) bool {
-	prefix := domainPrefix(domain)
-	for _, name := range domainScoped() {
-		k, _ := tx.Bucket(name).Cursor().Seek(prefix)
-		if k != nil && bytes.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
+	return holdsDomain(tx, domainScoped(), domain)
 }
