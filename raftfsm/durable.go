@@ -72,7 +72,7 @@ func ForgetMarker(path string) error {
 	if err != nil {
 		return fmt.Errorf("raftfsm: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
 
 // writeMarker records that the file is open on this boot, durably, before the
@@ -81,10 +81,12 @@ func writeMarker(path, id string) error {
 	if err := WriteFileSync(path+markerSuffix, strings.NewReader(id+"\n")); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory, so that a file created, renamed or removed in it
+// survives a machine crash.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("raftfsm: %w", err)

@@ -166,7 +166,7 @@ func writeFile(out string, h Header, tx *bolt.Tx, progress io.Writer) (sum []byt
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	// The rename is durable only once the directory entry is.
-	if err := syncDir(filepath.Dir(out)); err != nil {
+	if err := raftfsm.SyncDir(filepath.Dir(out)); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -198,18 +198,6 @@ func (q quiet) Write(p []byte) (int, error) {
 func isStore(tx *bolt.Tx) bool {
 	meta := tx.Bucket([]byte("meta"))
 	return meta != nil && meta.Get([]byte("schema")) != nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("backup: sync dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("backup: sync dir %s: %w", dir, err)
-	}
-	return nil
 }
 
 // sameFile reports whether two paths name the same existing file.

@@ -87,10 +87,10 @@ func Restore(in, dataDir string, opts RestoreOptions) (Header, error) {
 	if err := install(tmpName, filepath.Join(dir, storeFile)); err != nil {
 		return Header{}, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := raftfsm.SyncDir(dir); err != nil {
 		return Header{}, err
 	}
-	return h, syncDir(parent)
+	return h, raftfsm.SyncDir(parent)
 }
 
 // checkTarget refuses a data dir that is a file, non-empty without force, or in use.
