@@ -64,11 +64,6 @@ func (c *Config) MatchRule(hostType, domain, rule string, who jid.JID, hosted Ho
 	return Deny
 }
 
-// Allowed reports whether rule evaluates to "allow"; see MatchRule.
-func (c *Config) Allowed(hostType, domain, rule string, who jid.JID, hosted Hosted) bool {
-	return c.MatchRule(hostType, domain, rule, who, hosted) == Allow
-}
-
 // ACLMatch reports whether who belongs to ACL class acl for domain of host
 // type hostType: whether any pattern of the class (top level and host_config
 // unioned) matches. "all" matches every JID and "none" none; a class defined

@@ -168,7 +168,7 @@ func TestMatchRule(t *testing.T) {
 			t.Errorf("MatchRule(%s, %s, %s) = %q, want %q", tc.hostType, tc.rule, tc.who, got, tc.want)
 		}
 	}
-	if !c.Allowed("other", "a.com", "register", mustJID(t, "bob@a.com"), nil) {
+	if c.MatchRule("other", "a.com", "register", mustJID(t, "bob@a.com"), nil) != Allow {
 		t.Error("Allowed: want true")
 	}
 }

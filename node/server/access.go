@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 
+	"github.com/mongoose-go/mongoose-go/node/config"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 )
@@ -15,6 +16,11 @@ import (
 // rule evaluates an access rule for who.
 func (s *Server) rule(hostType, rule string, who jid.JID) string {
 	return s.cfg.MatchRule(hostType, who.Domain(), rule, who, s.Node.Directory())
+}
+
+// allowed reports whether rule evaluates to "allow" for who.
+func (s *Server) allowed(hostType, rule string, who jid.JID) bool {
+	return s.rule(hostType, rule, who) == config.Allow
 }
 
 // sessionLimit resolves the max_user_sessions access rule for one user: an integer
@@ -38,7 +44,7 @@ func (s *Server) c2sAccess(rule string) func(hostType string, full jid.JID) bool
 		return nil
 	}
 	return func(hostType string, full jid.JID) bool {
-		return s.rule(hostType, rule, full) == "allow"
+		return s.allowed(hostType, rule, full)
 	}
 }
 

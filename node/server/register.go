@@ -23,7 +23,7 @@ func (s *Server) registerAccess(hostType, rule string, account jid.JID) bool {
 	if rule == "" {
 		return true
 	}
-	return s.rule(hostType, rule, account) == "allow"
+	return s.allowed(hostType, rule, account)
 }
 
 // registerIPAccess reads mod_register's ip_access list for a host type (config

@@ -1,6 +1,7 @@
 package blocking
 
 import (
+	"log/slog"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,7 +20,7 @@ import (
 // and gets its result never sees a stanza slip through afterwards.
 type index struct {
 	store module.Store
-	log   interface{ Error(string, ...any) }
+	log   *slog.Logger
 
 	mu    sync.RWMutex
 	lists map[string]map[string]map[string]struct{} // domain -> user -> blocked JIDs
