@@ -1,11 +1,9 @@
 package server_test
 
 import (
-	"context"
 	"maps"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mongoose-go/mongoose-go/node/config"
 	"github.com/mongoose-go/mongoose-go/node/mesh/meshtest"
@@ -29,17 +27,8 @@ func TestAccessPerUser(t *testing.T) {
 	cfg.Access["max_user_offline_messages"] = []config.AccessClause{{ACL: "admin", Value: "4"}, {ACL: "all", Value: "2"}}
 	cfg.Access["max_user_sessions"] = []config.AccessClause{{ACL: "solo", Value: "1"}, {ACL: "all", Value: "10"}}
 	cfg.Access["register"] = []config.AccessClause{{ACL: "spammers", Value: "deny"}, {ACL: "all", Value: "allow"}}
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	addr, api := s.C2SAddrs()[0], "http://"+s.AdminAddrs()[0]+"/api"
+	s, api := serve(t, cfg)
+	addr := s.C2SAddrs()[0]
 	provision(t, api, "acl.example", "alice", "bob", "boss", "mallory", "solo")
 
 	t.Run("OfflineLimit", func(t *testing.T) {

@@ -1,12 +1,9 @@
 package server_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/mongoose-go/mongoose-go/node/config"
-	"github.com/mongoose-go/mongoose-go/node/server"
 	"github.com/mongoose-go/mongoose-go/xmpp/mam"
 )
 
@@ -25,17 +22,7 @@ func TestMAMShapersFromConfig(t *testing.T) {
 			"mam_lookup_messages_shaper": {{ACL: "vips", Value: "none"}},
 		}
 	}
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api := "http://" + s.AdminAddrs()[0] + "/api"
+	s, api := serve(t, cfg)
 	provisionHT(t, api, "advanced", "shape.example", "vip", "dave")
 	addr := s.C2SAddrs()[0]
 

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"strings"
@@ -31,16 +30,7 @@ func mamConfig(dir string) *config.Config {
 
 func startMAM(t *testing.T, dir string) (*server.Server, string) {
 	t.Helper()
-	s, err := server.Start(mamConfig(dir), server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s, "http://" + s.AdminAddrs()[0] + "/api"
+	return serve(t, mamConfig(dir))
 }
 
 func provisionHT(t *testing.T, api, hostType, domain string, users ...string) {

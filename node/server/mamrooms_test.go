@@ -1,16 +1,13 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
-	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/mongoose-go/mongoose-go/node/config"
 	"github.com/mongoose-go/mongoose-go/node/mesh/meshtest"
 	"github.com/mongoose-go/mongoose-go/node/server"
 	"github.com/mongoose-go/mongoose-go/store"
@@ -24,26 +21,7 @@ import (
 // a.example with the five room users plus zed, who is never in the room.
 func roomArchiveServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
-	cfg := server.TestConfig(t.TempDir())
-	cfg.General.HostTypes = append(cfg.General.HostTypes, "group")
-	mods := maps.Clone(cfg.Modules)
-	mods[muclight.Name] = config.Module{Name: muclight.Name, Opts: map[string]any{}}
-	mods[mam.Name] = config.Module{Name: mam.Name, Opts: map[string]any{
-		"pm":  map[string]any{},
-		"muc": map[string]any{"host": "muclight.@HOST@"},
-	}}
-	cfg.HostConfigs = append(cfg.HostConfigs, config.HostConfig{HostType: "group", Modules: mods})
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api := "http://" + s.AdminAddrs()[0] + "/api"
+	s, api := serve(t, withRoomsAndArchives(server.TestConfig(t.TempDir()), "group"))
 	provisionHT(t, api, "group", "a.example", append([]string{"zed"}, mucUsers...)...)
 	return s, api
 }

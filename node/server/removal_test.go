@@ -1,21 +1,17 @@
 package server_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/mongoose-go/mongoose-go/node/config"
 	"github.com/mongoose-go/mongoose-go/node/mesh/meshtest"
 	"github.com/mongoose-go/mongoose-go/node/server"
 	"github.com/mongoose-go/mongoose-go/store"
-	"github.com/mongoose-go/mongoose-go/xmpp/mam"
 	"github.com/mongoose-go/mongoose-go/xmpp/muclight"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -27,26 +23,7 @@ import (
 // reaches (or not) a removed domain is routing's doing alone.
 func removalServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
-	cfg := server.TestConfig(t.TempDir())
-	cfg.General.HostTypes = append(cfg.General.HostTypes, "full")
-	mods := maps.Clone(cfg.Modules)
-	mods[muclight.Name] = config.Module{Name: muclight.Name, Opts: map[string]any{}}
-	mods[mam.Name] = config.Module{Name: mam.Name, Opts: map[string]any{
-		"pm":  map[string]any{},
-		"muc": map[string]any{"host": "muclight.@HOST@"},
-	}}
-	cfg.HostConfigs = append(cfg.HostConfigs, config.HostConfig{HostType: "full", Modules: mods})
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api := "http://" + s.AdminAddrs()[0] + "/api"
+	s, api := serve(t, withRoomsAndArchives(server.TestConfig(t.TempDir()), "full"))
 	for _, d := range []string{"a.example", "b.example"} {
 		provisionHT(t, api, "full", d, "alice", "bob", "carol")
 	}

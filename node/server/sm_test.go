@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"maps"
@@ -158,26 +157,11 @@ func failedWith(el *xmlstream.Element, cond string) bool {
 	return el != nil && el.Local == "failed" && el.Child("urn:ietf:params:xml:ns:xmpp-stanzas", cond) != nil
 }
 
-func smServer(t *testing.T, cfg *config.Config) (*server.Server, string) {
-	t.Helper()
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s, "http://" + s.AdminAddrs()[0] + "/api"
-}
-
 // TestSMEnableAndCount: the feature after SASL, <enabled/> with the defaults, h of
 // both directions, and the refusals (<enable/> before bind and twice, h beyond
 // what was sent).
 func TestSMEnableAndCount(t *testing.T) {
-	s, api := smServer(t, server.TestConfig(t.TempDir()))
+	s, api := serve(t, server.TestConfig(t.TempDir()))
 	provision(t, api, "sm.example", "alice", "bob")
 	addr := s.C2SAddrs()[0]
 	bob := rawLogin(t, addr, "bob", "sm.example")
@@ -230,7 +214,7 @@ func TestSMEnableAndCount(t *testing.T) {
 // TestSMResume: messages sent to a user whose TCP connection dropped are received
 // exactly once after <resume/>, with the h values right in both directions.
 func TestSMResume(t *testing.T) {
-	s, api := smServer(t, server.TestConfig(t.TempDir()))
+	s, api := serve(t, server.TestConfig(t.TempDir()))
 	provision(t, api, "sm.example", "alice", "bob")
 	addr := s.C2SAddrs()[0]
 	bob := rawLogin(t, addr, "bob", "sm.example")
@@ -293,7 +277,7 @@ func TestSMResume(t *testing.T) {
 // TestSMResumeRefused: another user's id and an unknown id are not found; the
 // client then binds a new session.
 func TestSMResumeRefused(t *testing.T) {
-	s, api := smServer(t, server.TestConfig(t.TempDir()))
+	s, api := serve(t, server.TestConfig(t.TempDir()))
 	provision(t, api, "sm.example", "alice", "carol")
 	addr := s.C2SAddrs()[0]
 	a := smAuth(t, addr, "alice", "sm.example")
@@ -346,7 +330,7 @@ func awaitOffline(t *testing.T, s *server.Server, domain, user string, n int) {
 // storage and come with the next login.
 func TestSMTimeoutGoesOffline(t *testing.T) {
 	cfg := smOpts(server.TestConfig(t.TempDir()), map[string]any{"resume_timeout": int64(1)})
-	s, api := smServer(t, cfg)
+	s, api := serve(t, cfg)
 	provision(t, api, "sm.example", "alice", "bob")
 	addr := s.C2SAddrs()[0]
 	bob := rawLogin(t, addr, "bob", "sm.example")
@@ -383,7 +367,7 @@ func TestSMTimeoutGoesOffline(t *testing.T) {
 // <resource-constraint/>, and nothing is lost: the buffer goes offline.
 func TestSMBufferMax(t *testing.T) {
 	cfg := smOpts(server.TestConfig(t.TempDir()), map[string]any{"buffer_max": int64(2)})
-	s, api := smServer(t, cfg)
+	s, api := serve(t, cfg)
 	provision(t, api, "sm.example", "alice", "bob")
 	addr := s.C2SAddrs()[0]
 	bob := rawLogin(t, addr, "bob", "sm.example")
@@ -439,7 +423,7 @@ func TestSMAckedIsArchived(t *testing.T) {
 // removed ends with the domain. Its buffered messages do not reach the next tenant of
 // the same name (no offline messages appear), and its resumption id is not found.
 func TestSMStateGoesWithDomain(t *testing.T) {
-	s, api := smServer(t, server.TestConfig(t.TempDir()))
+	s, api := serve(t, server.TestConfig(t.TempDir()))
 	provision(t, api, "sm.example", "alice", "bob")
 	addr := s.C2SAddrs()[0]
 	bob := rawLogin(t, addr, "bob", "sm.example")
