@@ -71,9 +71,9 @@ func (s *shapers) allow(hostType string, user jid.JID, action string, now time.T
 	return userRate <= 0 || s.users.allow(user.Bare().String()+"\x00"+action, userRate, now)
 }
 
-// bucket is a token bucket: rate tokens per second, at most burst.
+// bucket is a token bucket: rate tokens per second, at most burst. Its owner's
+// lock guards it.
 type bucket struct {
-	mu     sync.Mutex
 	rate   float64
 	burst  float64
 	tokens float64
@@ -82,12 +82,6 @@ type bucket struct {
 
 func newBucket(rate, burst int) *bucket {
 	return &bucket{rate: float64(rate), burst: float64(burst), tokens: float64(burst)}
-}
-
-func (b *bucket) allow(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.take(now)
 }
 
 func (b *bucket) take(now time.Time) bool {
