@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -16,7 +17,7 @@ func TestBatchesAndPerRecordErrors(t *testing.T) {
 	var sizes []int
 	seen := map[int]bool{}
 	errOdd := errors.New("odd")
-	// The first flush blocks until every caller has submitted, so the rest must
+	// The first flush blocks until the channel behind it is full, so the rest must
 	// gather into batches while it is in flight.
 	release := make(chan struct{})
 	first := true
@@ -43,17 +44,25 @@ func TestBatchesAndPerRecordErrors(t *testing.T) {
 	defer b.Close()
 	const n = 100
 	var wg sync.WaitGroup
+	var handed atomic.Int32
 	results := make([]error, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = b.Submit(context.Background(), i)
+			ctx := context.Background()
+			wait := b.Enqueue(ctx, i) // Submit, split so the test knows it was handed over
+			handed.Add(1)
+			results[i] = wait(ctx)
 		}()
 	}
-	// With an hour's interval, only a full batch (16) flushes: 100 = 6*16 + 4, and
-	// the last 4 wait for Close below, so release the first and wait for 96.
+	// 16 records in the blocked flush plus 16 in the channel's buffer.
+	waitFor(t, func() bool { return handed.Load() >= 32 })
 	close(release)
+	// With an hour's interval, only a full batch (16) flushes: 100 = 6*16 + 4, and
+	// the last 4 wait for Close, which must come only after every record was
+	// handed over (else a late caller rightly gets ErrClosed).
+	waitFor(t, func() bool { return handed.Load() == n })
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) >= 96 })
 	b.Close()
 	wg.Wait()
