@@ -37,6 +37,13 @@ type Hosted interface {
 // hosted must answer for static hosts too; nil means only general.hosts
 // count as hosted domains.
 func (c *Config) MatchRule(hostType, domain, rule string, who jid.JID, hosted Hosted) string {
+	return c.MatchRuleOr(hostType, domain, rule, who, hosted, Deny)
+}
+
+// MatchRuleOr is MatchRule with def in place of "deny" when no clause matches or
+// the rule is defined nowhere: MongooseIM's acl:match_rule/5, which mod_mam uses to
+// tell "the configuration says nothing" from "deny".
+func (c *Config) MatchRuleOr(hostType, domain, rule string, who jid.JID, hosted Hosted, def string) string {
 	switch rule {
 	case "all":
 		return Allow
@@ -61,7 +68,7 @@ func (c *Config) MatchRule(hostType, domain, rule string, who jid.JID, hosted Ho
 			}
 		}
 	}
-	return Deny
+	return def
 }
 
 // ACLMatch reports whether who belongs to ACL class acl for domain of host

@@ -175,6 +175,23 @@ func TestMatchRule(t *testing.T) {
 
 // TestMatchRuleOrderIsAccessFor: evaluation walks the clauses in AccessFor's merged
 // order without building it.
+// MatchRuleOr tells "no clause matched" (and "defined nowhere") apart from an
+// explicit deny, which mod_mam's permission rules need; built-in rules stay fixed.
+func TestMatchRuleOr(t *testing.T) {
+	c, _ := mustParse(t, aclSrc)
+	for _, tc := range []struct{ rule, who, want string }{
+		{"no_catch_all", "x@a.com", "default"}, // no clause matches at the top level
+		{"nosuchrule", "x@a.com", "default"},   // defined nowhere
+		{"register", "alice@a.com", "deny"},    // an explicit deny
+		{"max_user_offline_messages", "boss@a.com", "5000"},
+		{"none", "x@a.com", "deny"},
+	} {
+		if got := c.MatchRuleOr("other", "a.com", tc.rule, mustJID(t, tc.who), nil, "default"); got != tc.want {
+			t.Errorf("%s for %s: %q, want %q", tc.rule, tc.who, got, tc.want)
+		}
+	}
+}
+
 func TestMatchRuleOrderIsAccessFor(t *testing.T) {
 	c, _ := mustParse(t, aclSrc)
 	users := []string{"boss@a.com", "carol@a.com", "mallory@a.com", "alice@a.com", "x@b.com"}

@@ -57,3 +57,10 @@ func (s *Server) mamShaping(hostType string, user jid.JID, action string) (userR
 	global = s.rule(hostType, "mam_"+action+"_global_shaper", user)
 	return userRate, global, s.cfg.Shapers[global]
 }
+
+// mamPermission evaluates one of mod_mam's permission rules (mam_lookup_messages and
+// the like) for a requester, in the context of the archive's domain: "" when no
+// clause matches, so that mod_mam falls back to its default (owner or occupants).
+func (s *Server) mamPermission(hostType, domain, rule string, requester jid.JID) string {
+	return s.cfg.MatchRuleOr(hostType, domain, rule, requester, s.Node.Directory(), "")
+}

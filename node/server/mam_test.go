@@ -61,6 +61,17 @@ var queryN int
 // when the query is refused.
 func mamQuery(t *testing.T, c *meshtest.Client, fields []string, rsm string) (mamPage, string) {
 	t.Helper()
+	return mamQueryAt(t, c, "", fields, rsm)
+}
+
+// mamQueryAt is mamQuery of the archive of account to ("": c's own).
+func mamQueryAt(t *testing.T, c *meshtest.Client, to string, fields []string, rsm string) (mamPage, string) {
+	t.Helper()
+	owner := c.JID.Bare().String()
+	toAttr := ""
+	if to != "" {
+		owner, toAttr = to, ` to='`+to+`'`
+	}
 	queryN++
 	id := fmt.Sprintf("q%d", queryN)
 	var form string
@@ -76,7 +87,7 @@ func mamQuery(t *testing.T, c *meshtest.Client, fields []string, rsm string) (ma
 		}
 		form += `</x>`
 	}
-	if err := c.Send(`<iq type='set' id='` + id + `'><query xmlns='urn:xmpp:mam:2' queryid='` + id + `'>` + form + rsm + `</query></iq>`); err != nil {
+	if err := c.Send(`<iq type='set' id='` + id + `'` + toAttr + `><query xmlns='urn:xmpp:mam:2' queryid='` + id + `'>` + form + rsm + `</query></iq>`); err != nil {
 		t.Fatal(err)
 	}
 	var p mamPage
@@ -89,7 +100,7 @@ func mamQuery(t *testing.T, c *meshtest.Client, fields []string, rsm string) (ma
 		}
 		if el.Local == "message" {
 			r := el.Child(mam.NS2, "result")
-			if r.Attr("queryid") != id || el.Attr("from") != c.JID.Bare().String() {
+			if r.Attr("queryid") != id || el.Attr("from") != owner {
 				t.Fatalf("result of another query: %s", el)
 			}
 			f := r.Child(mam.NSForward, "forwarded")

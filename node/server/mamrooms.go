@@ -29,8 +29,8 @@ func (a mamRooms) ArchiveRoomMessage(ctx context.Context, hostType string, room,
 	return a.m.ArchiveRoomMessage(ctx, hostType, room, sender, el)
 }
 
-func (a mamRooms) QueryRoom(ctx context.Context, hostType string, room, requester jid.JID, el *xmlstream.Element) *xmlstream.Element {
-	return a.m.QueryRoom(ctx, hostType, room, requester, el)
+func (a mamRooms) QueryRoom(ctx context.Context, hostType string, room, requester jid.JID, occupant bool, el *xmlstream.Element) *xmlstream.Element {
+	return a.m.QueryRoom(ctx, hostType, room, requester, occupant, el)
 }
 
 func (a mamRooms) RoomHistory(ctx context.Context, room jid.JID, limit int) ([]*xmlstream.Element, error) {

@@ -79,7 +79,8 @@ func (s *Server) startModules() error {
 	s.Modules = h
 	s.Roster = roster.New(h)
 	s.MAM = mam.New(h, s.cfg.Cluster.NodeName)
-	s.MAM.SetShaping(s.mamShaping) // access.go
+	s.MAM.SetShaping(s.mamShaping)       // access.go
+	s.MAM.SetPermission(s.mamPermission) // access.go
 	s.MUCLight = muclight.New(h)
 	s.MUCLight.SetSchemas(mucLightSchemas(s.cfg))
 	s.MUCLight.SetArchiver(mamRooms{s.MAM})

@@ -63,9 +63,10 @@ const (
 // Service is mod_mam's state shared by all host types: the node's id generator, the
 // node-wide query shaper, and the per-host-type instances the admin API uses.
 type Service struct {
-	host    *module.Host
-	ids     *IDs
-	shapers *shapers
+	host       *module.Host
+	ids        *IDs
+	shapers    *shapers
+	permission Permission
 
 	mu   sync.Mutex
 	mods map[string]*mod

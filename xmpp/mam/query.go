@@ -44,33 +44,38 @@ func (m *mod) shaped(user jid.JID, action string) bool {
 }
 
 func (m *mod) iq(ctx context.Context, iq *router.IQ) *xmlstream.Element {
-	if !iq.OwnAccount() {
-		return iq.Error(stanza.Forbidden, "Only the owner may use the archive")
-	}
 	p := iq.Payload
 	set := iq.El.Attr("type") == "set"
+	rules := rulesFor(p, set)
+	if rules == nil {
+		return iq.Error(stanza.BadRequest, "")
+	}
+	// iq.To is the archive's owner (an account of this host type); the sender is
+	// the requester, who is also the one shaped.
+	if iq.Target != router.ToAccount || !m.permitted(rules, iq.To.Domain(), iq.From, iq.OwnAccount()) {
+		return iq.Error(stanza.NotAllowed, textNotAllowed)
+	}
+	requester := iq.From.Bare()
 	switch {
 	case p.Local == "query" && !set:
 		return iq.Result(queryForm(p.Space))
 	case p.Local == "query":
-		if !m.shaped(iq.To, ActionLookup) {
+		if !m.shaped(requester, ActionLookup) {
 			return iq.Error(stanza.ResourceConstraint, textFlood)
 		}
 		return m.query(iq)
 	case p.Local == "prefs" && !set:
-		if !m.shaped(iq.To, ActionGetPrefs) {
+		if !m.shaped(requester, ActionGetPrefs) {
 			return iq.Error(stanza.ResourceConstraint, textFlood)
 		}
 		return iq.Result(m.prefsElement(p.Space, iq.To))
 	case p.Local == "prefs":
-		if !m.shaped(iq.To, ActionSetPrefs) {
+		if !m.shaped(requester, ActionSetPrefs) {
 			return iq.Error(stanza.ResourceConstraint, textFlood)
 		}
 		return m.setPrefs(ctx, iq)
-	case p.Local == "metadata" && !set && p.Space == NS2:
-		return iq.Result(m.metadata(iq.To))
 	}
-	return iq.Error(stanza.BadRequest, "")
+	return iq.Result(m.metadata(iq.To))
 }
 
 // queryForm is the XEP-0313 search form (section 5.1.1), with MongooseIM's fields.

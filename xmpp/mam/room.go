@@ -137,9 +137,13 @@ func (s *Service) ArchiveRoomMessage(ctx context.Context, hostType string, room,
 }
 
 // QueryRoom answers a MAM IQ (get or set <query/>, get <metadata/>) addressed to a
-// room by an occupant (MUC Light checked the occupancy): results go to the requester
-// through the router, and the IQ reply is returned.
-func (s *Service) QueryRoom(ctx context.Context, hostType string, room, requester jid.JID,
+// room: results go to the requester through the router, and the IQ reply is
+// returned. occupant says whether the requester is one of the room's occupants
+// (MUC Light checked that the room exists): by default only occupants may use the
+// room's archive, and a non-occupant gets <item-not-found/> as for every other
+// request to the room; the permission rules (permission.go) may allow or deny
+// anyone.
+func (s *Service) QueryRoom(ctx context.Context, hostType string, room, requester jid.JID, occupant bool,
 	el *xmlstream.Element) *xmlstream.Element {
 	m, parent, ok := s.roomMod(hostType, room)
 	var p *xmlstream.Element
@@ -149,8 +153,18 @@ func (s *Service) QueryRoom(ctx context.Context, hostType string, room, requeste
 	if !ok || p == nil {
 		return stanza.ErrorReply(el, stanza.ServiceUnavailable, "")
 	}
-	a := m.roomRef(parent, room)
 	set := el.Attr("type") == "set"
+	rules := rulesFor(p, set)
+	if rules == nil {
+		return stanza.ErrorReply(el, stanza.BadRequest, "")
+	}
+	if !m.permitted(rules, room.Domain(), requester, occupant) {
+		if !occupant {
+			return stanza.ErrorReply(el, stanza.ItemNotFound, "")
+		}
+		return stanza.ErrorReply(el, stanza.NotAllowed, textNotAllowed)
+	}
+	a := m.roomRef(parent, room)
 	switch {
 	case p.Local == "query" && !set:
 		return stanza.Result(el, queryForm(p.Space))

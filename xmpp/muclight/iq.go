@@ -54,16 +54,17 @@ func (r *req) iq() *xmlstream.Element {
 	case service:
 		return r.errReply(stanza.FeatureNotImplemented, "")
 	case q.Space == nsMAM1 || q.Space == nsMAM2:
-		// The room archive: occupants only (a non-occupant gets <item-not-found/>,
-		// as for every other room request).
+		// The room archive: mod_mam decides who may use it (occupants, unless its
+		// permission rules say otherwise).
 		qr, ok := r.m.svc.getArchiver().(RoomQuerier)
 		if !ok {
 			return r.errReply(stanza.ServiceUnavailable, "")
 		}
-		if _, err := r.m.readRoom(r.parent, r.to.Local(), r.user()); err != nil {
+		room, err := r.m.readRoom(r.parent, r.to.Local(), "")
+		if err != nil {
 			return r.errReply(condition(err), "")
 		}
-		return qr.QueryRoom(r.ctx, r.m.o.hostType, r.to.Bare(), r.from, r.el)
+		return qr.QueryRoom(r.ctx, r.m.o.hostType, r.to.Bare(), r.from, room.Aff(r.user()) != "", r.el)
 	case q.Space == NSConfig && typ == "get":
 		payload, err = r.getRoom(func(room *store.MUCLightRoom) *xmlstream.Element { return configQuery(room) }, q)
 	case q.Space == NSAffs && typ == "get":

@@ -52,10 +52,11 @@ type Archiver interface {
 }
 
 // RoomQuerier is an optional interface of an Archiver: it answers a MAM IQ
-// (urn:xmpp:mam:1 or :2) sent to a room by one of its occupants, delivering results
-// itself and returning the IQ reply.
+// (urn:xmpp:mam:1 or :2) sent to an existing room, delivering results itself and
+// returning the IQ reply. occupant tells whether the requester is one of the room's
+// occupants; the archiver decides who may query.
 type RoomQuerier interface {
-	QueryRoom(ctx context.Context, hostType string, room, requester jid.JID, el *xmlstream.Element) *xmlstream.Element
+	QueryRoom(ctx context.Context, hostType string, room, requester jid.JID, occupant bool, el *xmlstream.Element) *xmlstream.Element
 }
 
 // RoomForgetter is an optional interface of an Archiver: a destroyed room's archive
