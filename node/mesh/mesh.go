@@ -12,6 +12,8 @@
 // configuration, polled every PollInterval.
 //
 // Mesh implements router.Remote; the router (Local) receives what peers forward.
+// It also carries calls between modules of different nodes (module.Cluster,
+// call.go): stream management fetches a session to resume through them.
 package mesh
 
 import (
@@ -86,6 +88,9 @@ type Mesh struct {
 	// conns maps a peer's name to its connection; copy-on-write under pubMu, read
 	// without a lock on the forwarding path.
 	conns atomic.Pointer[map[string]*peerConn]
+
+	hmu      sync.Mutex // guards handlers
+	handlers map[string]Handler
 
 	mu      sync.Mutex // guards dialers, known, started, closed
 	dialers map[string]*dialer

@@ -27,6 +27,8 @@ type peerConn struct {
 	conn net.Conn
 	// gen tags the table entries learnt on this connection; set by register.
 	gen uint64
+	// calls waits for the answers to this node's calls (call.go).
+	calls calls
 
 	mu     sync.Mutex
 	buf    []byte // frames waiting for the writer
@@ -80,6 +82,7 @@ func (pc *peerConn) close(reason string) {
 	pc.mu.Unlock()
 	close(pc.done)
 	_ = pc.conn.Close()
+	pc.calls.fail()
 }
 
 func (pc *peerConn) closeReason() string {
@@ -230,6 +233,8 @@ func (pc *peerConn) handle(typ byte, r *body, sp *stanzaParser) error {
 		if local := m.local(); local != nil {
 			local.StopFromPeer(j, xmlstream.Condition(cond), text)
 		}
+	case frameCall, frameReply:
+		return pc.handleCall(typ, r)
 	default:
 		// A newer peer's frame this node does not know: skipping it keeps rolling
 		// upgrades possible for additions that older nodes may ignore.

@@ -20,14 +20,16 @@ import (
 // Frame types are part of the wire format between nodes: never renumber one, and
 // bump protocolVersion when a frame's body changes.
 const (
-	frameHello   byte = 1 // uvarint protocol version
-	frameAdd     byte = 2 // string full JID, string host type, varint priority, byte available
-	frameRemove  byte = 3 // string full JID
-	frameSynced  byte = 4 // the full table sent on connect is complete
-	frameRoute   byte = 5 // stanza: route it there (filters, local sessions)
-	frameDeliver byte = 6 // string full JID, stanza: hand it to that session as is
-	frameStop    byte = 7 // string full JID, string condition, string text
-	framePing    byte = 8 // heartbeat
+	frameHello   byte = 1  // uvarint protocol version
+	frameAdd     byte = 2  // string full JID, string host type, varint priority, byte available
+	frameRemove  byte = 3  // string full JID
+	frameSynced  byte = 4  // the full table sent on connect is complete
+	frameRoute   byte = 5  // stanza: route it there (filters, local sessions)
+	frameDeliver byte = 6  // string full JID, stanza: hand it to that session as is
+	frameStop    byte = 7  // string full JID, string condition, string text
+	framePing    byte = 8  // heartbeat
+	frameCall    byte = 9  // uvarint call id, string service, request as the rest (call.go)
+	frameReply   byte = 10 // uvarint call id, byte status, answer as the rest
 )
 
 const protocolVersion = 1

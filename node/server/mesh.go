@@ -58,6 +58,14 @@ func (s *Server) closeMesh() error {
 	return s.mesh.Close()
 }
 
+// cluster gives the modules the mesh (stream resumption across nodes), or nil.
+func (s *Server) cluster() module.Cluster {
+	if s.mesh == nil {
+		return nil
+	}
+	return s.mesh
+}
+
 // Mesh returns the node mesh (nil if it did not start).
 func (s *Server) Mesh() *mesh.Mesh { return s.mesh }
 

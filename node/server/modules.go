@@ -71,6 +71,7 @@ func (s *Server) startModules() error {
 		Directory: newSubdomains(s.Node.Directory(), s.cfg),
 		Accounts:  accounts{s.Node},
 		Disco:     s.Disco,
+		Cluster:   s.cluster(),
 		Logger:    s.log,
 	})
 	if err != nil {

@@ -46,6 +46,7 @@ func start(env *module.Env, _ module.Options) error {
 	// Clients look for the feature at their server (XEP-0191 section 2).
 	env.AddFeature(router.ToServer, NS)
 	env.OnUserReceive(module.PrioFirst, m.receive)
+	env.PortableValue("blocking.interested", interestedKey{}, module.EncodeBool, module.DecodeBool)
 	env.OnUserSend(module.PrioFirst, m.userSend)
 	env.OnIncoming(module.PrioFirst, m.incoming)
 	return nil

@@ -149,7 +149,9 @@ func (c *conn) finish(err error) {
 		_ = c.raw.Close()
 		return
 	}
-	if c.bound && !c.adopted.Load() {
+	// The adoption token: a resumption (here or on another node) that took the
+	// session first keeps it bound; otherwise none can take it from now on.
+	if c.bound && c.adopted.CompareAndSwap(false, true) {
 		c.l.cfg.Router.Unbind(c)
 		if c.mods != nil {
 			c.mu.Lock()

@@ -24,7 +24,7 @@ var ErrNotResumable = errors.New("c2s: session cannot be resumed by this stream"
 // preBind describes the stream to the keeper hooks before bind.
 func (c *conn) preBind() module.PreBind {
 	return module.PreBind{Domain: c.domain, HostType: c.hostType, User: c.user,
-		Write: c.writeElementNow, Resume: c.resume}
+		Write: c.writeElementNow, Resume: c.resume, Restore: c.restore}
 }
 
 // WriteRaw implements module.RawWriter: el is queued as is, without the

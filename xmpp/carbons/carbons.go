@@ -52,6 +52,8 @@ func start(env *module.Env, _ module.Options) error {
 	env.HandleIQ(NS, router.ToBoth, m.iq)
 	env.OnUserSend(module.PrioArchive, m.send)
 	env.OnUserReceive(PrioReceive, m.receive)
+	// Carbons stay enabled when the session moves to another node (sm resumption).
+	env.PortableValue("carbons.enabled", enabledKey{}, module.EncodeBool, module.DecodeBool)
 	return nil
 }
 

@@ -46,6 +46,7 @@ func start(env *module.Env, opts module.Options) error {
 	})
 	env.OnNonza(NS, m.nonza)
 	env.OnUserReceive(module.PrioLast, m.receive)
+	env.PortableValue("csi.state", stateKey{}, encodeState, decodeState)
 	return nil
 }
 

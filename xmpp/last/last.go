@@ -48,6 +48,9 @@ func start(env *module.Env, _ module.Options) error {
 		}
 		return module.Continue
 	})
+	env.PortableValue("last.status", statusKey{},
+		func(v any) ([]byte, error) { return []byte(v.(string)), nil },
+		func(b []byte) (any, error) { return string(b), nil })
 	env.OnSessionClosed(func(s module.Session, _ module.Close) {
 		closed(env, s)
 	})

@@ -25,6 +25,9 @@ type Config struct {
 	// Disco receives the modules' features; nil means they are not advertised (IQ
 	// handlers still are, through the router).
 	Disco *disco.Registry
+	// Cluster reaches the other nodes (stream resumption across nodes); nil on a
+	// node without a mesh.
+	Cluster Cluster
 	// BaseContext is the parent of Host.Context; nil means context.Background.
 	BaseContext context.Context
 	Logger      *slog.Logger

@@ -44,6 +44,11 @@ type PreBind struct {
 	// without a stream error and without its SessionClosed hooks), takes its presence
 	// and values, and is returned as the session. No SessionOpened hooks run.
 	Resume func(old Session) (Session, error)
+	// Restore makes this stream take over a session that moved from another node:
+	// it binds st.JID (the old node's copy is told to stop), takes the presence and
+	// the portable values, and is returned as the session. No SessionOpened hooks
+	// run. Nil when the connection layer cannot.
+	Restore func(st Restored) (Session, error)
 }
 
 // Hook signatures of the keeper hooks.

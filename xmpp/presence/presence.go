@@ -46,6 +46,7 @@ func start(env *module.Env, _ module.Options) error {
 	env.OnIncoming(module.PrioPresence, m.incoming)
 	env.OnUserReceive(module.PrioPresence, m.receive)
 	env.OnSessionClosed(m.closed)
+	env.PortableValue("presence.directed", directedKey{}, encodeDirected, decodeDirected)
 	return nil
 }
 

@@ -87,6 +87,8 @@ func (s *Service) start(env *module.Env, opts module.Options) error {
 	env.OnIncoming(module.PrioRoster, s.incoming)
 	env.OnAvailability(s.available)
 	env.OnUserReceive(module.PrioRoster, receive)
+	// A resource that asked for the roster keeps its pushes on another node.
+	env.PortableValue("roster.interested", interestedKey{}, module.EncodeBool, module.DecodeBool)
 	return nil
 }
 

@@ -50,7 +50,7 @@ func (m *mod) enable(s module.Session, el *xmlstream.Element) {
 	st := &state{sess: s, owner: s.JID()}
 	reply := xmlstream.NewElement(NS, "enabled")
 	if r := el.Attr("resume"); r == "true" || r == "1" {
-		st.id = newID()
+		st.id = m.newID()
 		reply.SetAttr("id", st.id)
 		reply.SetAttr("resume", "true")
 		reply.SetAttr("max", itoa(int(m.timeout.Seconds())))
@@ -70,7 +70,9 @@ func (m *mod) enable(s module.Session, el *xmlstream.Element) {
 func (m *mod) handled(s module.Session) {
 	if st := stateOf(s); st != nil {
 		st.mu.Lock()
-		st.in++
+		if st.handing == "" && !st.ended {
+			st.in++
+		}
 		st.mu.Unlock()
 	}
 }
@@ -84,6 +86,14 @@ func (m *mod) receive(s module.Session, el *xmlstream.Element) *xmlstream.Elemen
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.movedTo != "" {
+		// The session moved to another node after this stanza found it here: it
+		// follows the ones handed over at the commit (cluster.go).
+		if cl := m.env.Cluster(); cl != nil && cl.Deliver(st.movedTo, st.owner, el) {
+			return nil
+		}
+		return el
+	}
 	if st.ended {
 		// Unbound meanwhile: the router tries the next way to deliver it.
 		return el

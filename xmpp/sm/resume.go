@@ -21,13 +21,13 @@ func (m *mod) lost(s module.Session, end func()) bool {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.ended || st.stoppedBy || st.sess != s {
+	if st.ended || st.stoppedBy || st.sess != s || st.handing != "" {
 		return false
 	}
 	st.detached = true
 	st.timer = time.AfterFunc(m.timeout, func() {
 		st.mu.Lock()
-		expired := st.detached && !st.ended && st.sess == s
+		expired := st.detached && !st.ended && st.sess == s && st.handing == ""
 		st.mu.Unlock()
 		if expired {
 			// Unbinds and runs the closed hooks, which re-route the buffer.
@@ -145,6 +145,10 @@ func (m *mod) preBind(p module.PreBind, el *xmlstream.Element) error {
 	m.mu.Lock()
 	st := m.ids[id]
 	m.mu.Unlock()
+	if st == nil && hok {
+		// Perhaps held by another node (cluster.go).
+		return m.resumeRemote(p, id, h)
+	}
 	// The id is bound to the account that enabled it: another user's id is as
 	// unknown as a made-up one.
 	if st == nil || !hok || st.owner.Local() != p.User || st.owner.Domain() != p.Domain {
@@ -152,7 +156,7 @@ func (m *mod) preBind(p module.PreBind, el *xmlstream.Element) error {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.ended || st.stoppedBy {
+	if st.ended || st.stoppedBy || st.handing != "" {
 		return p.Write(failed("item-not-found"))
 	}
 	if err := st.ackLocked(h); err != nil {
@@ -189,6 +193,12 @@ func (m *mod) stop() {
 		if st.timer != nil {
 			st.timer.Stop()
 		}
+		if st.handTimer != nil {
+			st.handTimer.Stop()
+		}
 		st.mu.Unlock()
+	}
+	if cl := m.env.Cluster(); cl != nil {
+		cl.Handle(m.service(), nil)
 	}
 }

@@ -14,9 +14,9 @@
 // without </stream:stream> the session stays bound, detached, still buffering what
 // is delivered to it, for resume_timeout. <resume previd h/> on a new stream of the
 // same account, after SASL and before bind, takes it over: <resumed h previd/>, then
-// the stanzas the client had not acknowledged. Ids live in this node's memory only:
-// resuming on another node answers <failed><item-not-found/></failed> and the client
-// binds a new session.
+// the stanzas the client had not acknowledged. Ids live in the memory of the node
+// holding the session and name the node that issued them: a <resume/> on another
+// node of the cluster fetches the session from there over the mesh (cluster.go).
 //
 // A session that ends without being resumed (timeout, </stream:stream>, a stream
 // error) re-routes its unacknowledged stanzas as XEP-0198 section 5 says: a message is
@@ -27,7 +27,6 @@
 package sm
 
 import (
-	"crypto/rand"
 	"strconv"
 	"sync"
 	"time"
@@ -74,6 +73,8 @@ type mod struct {
 	ackFreq   int
 	timeout   time.Duration
 
+	tag string // this node's tag in the ids (cluster.go)
+
 	mu  sync.Mutex
 	ids map[string]*state // resumable sessions by id
 }
@@ -107,6 +108,11 @@ func start(env *module.Env, opts module.Options) error {
 	env.OnConnectionLost(m.lost)
 	env.OnSessionClosed(m.closed)
 	env.OnStop(m.stop)
+	m.tag = nodeTag("")
+	if cl := env.Cluster(); cl != nil {
+		m.tag = nodeTag(cl.Self())
+		cl.Handle(m.service(), m.handle)
+	}
 	return nil
 }
 
@@ -125,14 +131,18 @@ type state struct {
 	ended     bool
 	timer     *time.Timer
 	stoppedBy bool // the session is being stopped for a full buffer
+
+	// Handover to another node (cluster.go).
+	handing   string      // the node taking the session over, between take and commit
+	snap      int         // len(buf) when the state was sent to it
+	handTimer *time.Timer // ends the session if the handover never completes
+	movedTo   string      // the node the session moved to, once committed
 }
 
 func stateOf(s module.Session) *state {
 	st, _ := s.Value(key{}).(*state)
 	return st
 }
-
-func newID() string { return rand.Text() }
 
 // failed builds <failed xmlns='urn:xmpp:sm:3'><cond xmlns=stanzas/></failed>.
 func failed(cond string) *xmlstream.Element {

@@ -1,9 +1,15 @@
 package sm
 
 import (
+	"context"
 	"errors"
 	"math"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -40,3 +46,38 @@ func TestParseH(t *testing.T) {
 		}
 	}
 }
+
+// TestIDs: ids carry their node's tag and 128 random bits in base64url; the
+// tagged node is asked first, then the others in order.
+func TestIDs(t *testing.T) {
+	m := &mod{tag: nodeTag("n2@host")}
+	id := m.newID()
+	if len(id) != tagLen+22 || id[:tagLen] != nodeTag("n2@host") || id == m.newID() {
+		t.Fatalf("id %q", id)
+	}
+	for _, c := range id {
+		if !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", c) {
+			t.Fatalf("id %q is not base64url", id)
+		}
+	}
+	if nodeTag("n1@host") == nodeTag("n2@host") {
+		t.Fatal("two nodes share a tag")
+	}
+	cl := fakeCluster{"n3@host", "n1@host", "n2@host"}
+	if got := m.candidates(cl, id); !slices.Equal(got, []string{"n2@host", "n1@host", "n3@host"}) {
+		t.Fatalf("candidates %v", got)
+	}
+	if got := m.candidates(cl, "short"); !slices.Equal(got, []string{"n1@host", "n2@host", "n3@host"}) {
+		t.Fatalf("candidates of an untagged id %v", got)
+	}
+}
+
+type fakeCluster []string
+
+func (f fakeCluster) Self() string    { return "self" }
+func (f fakeCluster) Peers() []string { return f }
+func (f fakeCluster) Call(context.Context, string, string, []byte) ([]byte, error) {
+	return nil, module.ErrNoCluster
+}
+func (f fakeCluster) Handle(string, func(context.Context, string, []byte) ([]byte, error)) {}
+func (f fakeCluster) Deliver(string, jid.JID, *xmlstream.Element) bool                     { return false }
