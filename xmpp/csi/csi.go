@@ -7,6 +7,7 @@ package csi
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
@@ -85,7 +86,7 @@ func (m *mod) nonza(s module.Session, el *xmlstream.Element) error {
 	case "active":
 		st.inactive = false
 		if len(st.buf) > 0 && !st.flushing {
-			st.drainLocked(s)
+			st.drainLocked(s, m.max)
 			return nil
 		}
 	}
@@ -117,13 +118,17 @@ func (m *mod) receive(s module.Session, el *xmlstream.Element) *xmlstream.Elemen
 		st.mu.Unlock()
 		return nil
 	}
-	st.drainLocked(s)
+	st.drainLocked(s, m.max)
 	return nil
 }
 
-// drainLocked writes the buffer out in order, including whatever arrives while it
-// does so. It is called with st.mu held and returns with it released.
-func (st *state) drainLocked(s module.Session) {
+// drainLocked writes the buffer out in order. Stanzas that arrive meanwhile are
+// appended for it, so none overtakes what was held back; once the buffer it took is
+// written, it writes those too only if the client is active again or they would
+// have been flushed anyway (one is urgent, or they fill the buffer): otherwise they
+// stay held, as they would have had they come a moment later. It is called with
+// st.mu held and returns with it released.
+func (st *state) drainLocked(s module.Session, max int) {
 	st.flushing = true
 	for len(st.buf) > 0 {
 		out := st.buf
@@ -137,6 +142,9 @@ func (st *state) drainLocked(s module.Session) {
 			s.Deliver(e)
 		}
 		st.mu.Lock()
+		if st.inactive && len(st.buf) < max && !slices.ContainsFunc(st.buf, urgent) {
+			break
+		}
 	}
 	st.flushing = false
 	st.mu.Unlock()

@@ -142,3 +142,43 @@ func TestFlushWithCarbonsBothWays(t *testing.T) {
 		}
 	}
 }
+
+// midFlush is a session into which another stanza arrives while CSI flushes its
+// first urgent stanza, as a concurrent deliverer would make it arrive.
+type midFlush struct {
+	*moduletest.Session
+	h         *moduletest.Harness
+	arrive    *xmlstream.Element
+	delivered []string
+}
+
+func (w *midFlush) Deliver(el *xmlstream.Element) bool {
+	if el = w.h.Host.UserReceive(w, el); el == nil {
+		return true
+	}
+	w.delivered = append(w.delivered, el.Local+"/"+el.Attr("id"))
+	if a := w.arrive; a != nil {
+		w.arrive = nil
+		w.Deliver(a)
+	}
+	return true
+}
+
+// A stanza arriving while an urgent one is being flushed is held like any other
+// (here: until the next urgent stanza), not written out with the flush: the client
+// is still inactive.
+func TestArrivalDuringFlushStaysHeld(t *testing.T) {
+	h := moduletest.New(t, map[string]string{"a.com": "basic"})
+	h.Start("basic", csi.Module, moduletest.Options{"buffer_max": 3})
+	w := &midFlush{Session: h.Login("bob@a.com/r"), h: h}
+	nonza(t, h, w.Session, "inactive")
+	w.arrive = routertest.Parse(t, `<presence from='alice@a.com/r' to='bob@a.com/r' id='p1'/>`)
+	w.Deliver(routertest.Parse(t, `<iq type='result' from='a.com' to='bob@a.com/r' id='q1'/>`))
+	if got := strings.Join(w.delivered, " "); got != "iq/q1" {
+		t.Fatalf("after the urgent IQ: %s, want iq/q1 alone", got)
+	}
+	w.Deliver(routertest.Parse(t, `<message from='alice@a.com/r' to='bob@a.com/r' id='m1'><body>x</body></message>`))
+	if got := strings.Join(w.delivered, " "); got != "iq/q1 presence/p1 message/m1" {
+		t.Fatalf("after the urgent message: %s", got)
+	}
+}
