@@ -26,6 +26,8 @@ type Config struct {
 	OutgoingPools map[string]map[string]map[string]any
 	HostConfigs   []HostConfig
 	Cluster       Cluster
+	// Instrumentation is [instrumentation] (instrumentation.go).
+	Instrumentation Instrumentation
 
 	// EmbeddedStoreNotes lists the configured keys that MongooseIM would
 	// serve from a database and this product serves from its embedded
@@ -87,13 +89,14 @@ type TLSConfig struct {
 	Versions []string
 }
 
-// HTTPListener is one [[listen.http]]. AdminAPI is nil when the listener has
-// no handler this product implements; callers then do not open it.
+// HTTPListener is one [[listen.http]]. AdminAPI and Prometheus are nil when
+// the listener has no such handler; with neither, callers do not open it.
 type HTTPListener struct {
-	Port      int
-	IPAddress string
-	TLS       *TLSConfig
-	AdminAPI  *AdminAPIHandler
+	Port       int
+	IPAddress  string
+	TLS        *TLSConfig
+	AdminAPI   *AdminAPIHandler
+	Prometheus *PrometheusHandler
 }
 
 // AdminAPIHandler is [[listen.http.handlers.mongoose_admin_api]]: the REST

@@ -51,11 +51,19 @@ func TestDefault(t *testing.T) {
 		t.Errorf("c2s listener\n got %+v\nwant %+v", l, want)
 	}
 
-	if len(c.Listen.HTTP) != 1 {
+	if len(c.Listen.HTTP) != 2 {
 		t.Fatalf("http listeners: %d", len(c.Listen.HTTP))
 	}
+	// Metrics on loopback only, like MongooseIM's default (9091, /metrics).
+	if m := c.Listen.HTTP[1]; m.Port != 9091 || m.IPAddress != "127.0.0.1" || m.AdminAPI != nil ||
+		m.Prometheus == nil || *m.Prometheus != (PrometheusHandler{Host: "_", Path: "/metrics"}) {
+		t.Errorf("metrics listener %+v", m)
+	}
+	if in := c.Instrumentation; !in.Prometheus || in.ProbeInterval != DefaultProbeInterval {
+		t.Errorf("instrumentation %+v", in)
+	}
 	h := c.Listen.HTTP[0]
-	if h.Port != 8088 || h.IPAddress != "127.0.0.1" || h.TLS != nil || h.AdminAPI == nil {
+	if h.Port != 8088 || h.IPAddress != "127.0.0.1" || h.TLS != nil || h.AdminAPI == nil || h.Prometheus != nil {
 		t.Fatalf("http listener %+v", h)
 	}
 	a := h.AdminAPI
@@ -179,8 +187,8 @@ func TestMongooseIMDefault(t *testing.T) {
 	for _, key := range []string{
 		"listen.s2s[0]", "listen.component[0]", "listen.http[0].handlers.mongoose_bosh_handler",
 		"listen.http[0].handlers.mongoose_websocket_handler", "listen.http[2].handlers.mongoose_graphql_handler",
-		"listen.http[5].handlers.mongoose_prometheus_handler", "modules.mod_cache_users",
-		"services.service_bosh", "services.service_mongoose_system_metrics", "instrumentation", "s2s",
+		"modules.mod_cache_users",
+		"services.service_bosh", "services.service_mongoose_system_metrics", "instrumentation.log", "s2s",
 		"internal_databases.mnesia",
 	} {
 		if p, ok := probs.Find(key); !ok || p.Severity != Warning {
@@ -194,6 +202,15 @@ func TestMongooseIMDefault(t *testing.T) {
 		if h.AdminAPI != nil {
 			t.Errorf("listen.http[%d] has an admin API", i)
 		}
+		if (h.Prometheus != nil) != (i == 5) {
+			t.Errorf("listen.http[%d] prometheus handler %+v", i, h.Prometheus)
+		}
+	}
+	if _, ok := probs.Find("listen.http[5].handlers.mongoose_prometheus_handler"); ok {
+		t.Error("the prometheus handler is implemented: no problem expected")
+	}
+	if p := c.Listen.HTTP[5].Prometheus; p == nil || p.Path != "/metrics" || p.Host != "_" || !c.Instrumentation.Prometheus {
+		t.Errorf("prometheus handler %+v, instrumentation %+v", p, c.Instrumentation)
 	}
 	if tls := c.Listen.HTTP[1].TLS; tls == nil || tls.Mode != "tls" || tls.VerifyMode != "none" {
 		t.Errorf("https listener tls %+v", tls)

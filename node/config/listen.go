@@ -169,7 +169,8 @@ func (p *parser) tls(t *tbl, withMode bool) *TLSConfig {
 var adminAPIHandlers = []string{"contacts", "users", "sessions", "messages", "stanzas", "muc_light", "muc", "inbox", "domain", "metrics"}
 
 // httpHandlerTypes are the handler types MongooseIM has had; all but
-// mongoose_admin_api are reported as not implemented.
+// mongoose_admin_api and mongoose_prometheus_handler are reported as not
+// implemented.
 var httpHandlerTypes = []string{
 	"mongoose_admin_api", "mongoose_client_api", "mongoose_bosh_handler",
 	"mongoose_websocket_handler", "mongoose_graphql_handler",
@@ -209,6 +210,15 @@ func (p *parser) httpListener(t *tbl, st *listenState) HTTPListener {
 						continue
 					}
 					l.AdminAPI = a
+				}
+			case typ == "mongoose_prometheus_handler":
+				for i, it := range items {
+					ph := p.prometheusHandler(it)
+					if i > 0 {
+						p.errorf(it.path, "only one mongoose_prometheus_handler per listener is supported")
+						continue
+					}
+					l.Prometheus = ph
 				}
 			case slices.Contains(httpHandlerTypes, typ):
 				p.warnf(h.key(typ), "HTTP handler not implemented, ignored")

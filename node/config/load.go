@@ -120,10 +120,9 @@ func (p *parser) config(raw map[string]any) *Config {
 		c.Modules, names = p.modules(t)
 		mods.add(t.path, names)
 	}
-	for _, k := range []string{"instrumentation", "s2s"} {
-		if _, ok := root.raw(k); ok {
-			p.warnf(k, "section not implemented, ignored")
-		}
+	c.Instrumentation = p.instrumentation(root)
+	if _, ok := root.raw("s2s"); ok {
+		p.warnf("s2s", "section not implemented, ignored")
 	}
 	c.Shapers = p.shapers(root)
 	c.ACL = map[string][]ACLPattern{}
@@ -163,6 +162,16 @@ func (p *parser) crossCheck(c *Config, ls *listenState, mods *moduleUse) {
 		}
 	}
 	p.checkListenerAddrs(ls.addrs)
+	// MongooseIM's prometheus handler only has metrics to show when the
+	// prometheus instrumentation handler is on; here they are always kept.
+	if !c.Instrumentation.Prometheus {
+		for i, l := range c.Listen.HTTP {
+			if l.Prometheus != nil {
+				p.warnf(indexKey("listen.http", i)+".handlers.mongoose_prometheus_handler",
+					"[instrumentation.prometheus] is not configured; metrics are served anyway")
+			}
+		}
+	}
 
 	if len(c.General.HostTypes) > 0 {
 		for i, path := range mods.paths {

@@ -72,6 +72,7 @@ func (s *Server) startModules() error {
 		Accounts:  accounts{s.Node},
 		Disco:     s.Disco,
 		Cluster:   s.cluster(),
+		Metrics:   s.metrics.set,
 		Logger:    s.log,
 	})
 	if err != nil {

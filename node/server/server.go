@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 
 	"github.com/mongoose-go/mongoose-go/node"
@@ -33,6 +34,11 @@ type Server struct {
 	admins []*adminapi.Server
 	c2s    []*c2s.Listener
 	mesh   *mesh.Mesh // sessions and stanzas between nodes (mesh.go)
+	// metrics is the Prometheus registry and what feeds it (metrics.go);
+	// metricsOnly are the HTTP listeners serving metrics without the admin API.
+	metrics      *serverMetrics
+	metricsOnly  []*adminapi.Server
+	metricsAddrs []string
 
 	// Router delivers stanzas between this node's sessions; Disco collects the
 	// features modules advertise per host type.
@@ -80,30 +86,25 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Node: n, cfg: cfg, log: log}
+	s := &Server{Node: n, cfg: cfg, log: log, metrics: newServerMetrics()}
+	s.registerMetrics()
 	if err := s.startXMPP(opts); err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.startMesh()
 	for _, l := range cfg.Listen.HTTP {
-		if l.AdminAPI == nil {
+		if l.AdminAPI == nil && l.Prometheus == nil {
 			continue
 		}
 		addr := net.JoinHostPort(l.IPAddress, strconv.Itoa(l.Port))
-		h := adminapi.Handler(n, adminapi.Config{
-			Path:     l.AdminAPI.Path,
-			Username: l.AdminAPI.Username,
-			Password: l.AdminAPI.Password,
-			// MongooseIM refuses domain requests when the domain service is off.
-			DomainServiceDisabled: cfg.Services["service_domain_db"] == nil,
-			Sessions:              s.Router,
-			Contacts:              s.Roster,
-			MUCLight:              s.MUCLight,
-			Messages:              s.MAM,
-			Accounts:              accounts{n},
-			Logger:                log,
-		})
+		var h http.Handler
+		if l.AdminAPI != nil {
+			h = s.adminHandler(l.AdminAPI)
+		}
+		if l.Prometheus != nil {
+			h = s.metricsHandler(l.Prometheus, h)
+		}
 		var tc *tls.Config
 		if l.TLS != nil {
 			if tc, err = s.tlsConfig(l.TLS); err != nil {
@@ -116,10 +117,36 @@ func Start(cfg *config.Config, opts Options) (*Server, error) {
 			s.Close()
 			return nil, err
 		}
+		if l.Prometheus != nil {
+			log.Info("metrics listening", "address", a.Addr(), "path", l.Prometheus.Path)
+			s.metricsAddrs = append(s.metricsAddrs, a.Addr())
+		}
+		if l.AdminAPI == nil {
+			s.metricsOnly = append(s.metricsOnly, a)
+			continue
+		}
 		log.Info("admin API listening", "address", a.Addr(), "path", l.AdminAPI.Path)
 		s.admins = append(s.admins, a)
 	}
 	return s, nil
+}
+
+// adminHandler is the admin REST API of one mongoose_admin_api handler.
+func (s *Server) adminHandler(c *config.AdminAPIHandler) http.Handler {
+	cfg, n, log := s.cfg, s.Node, s.log
+	return adminapi.Handler(n, adminapi.Config{
+		Path:     c.Path,
+		Username: c.Username,
+		Password: c.Password,
+		// MongooseIM refuses domain requests when the domain service is off.
+		DomainServiceDisabled: cfg.Services["service_domain_db"] == nil,
+		Sessions:              s.Router,
+		Contacts:              s.Roster,
+		MUCLight:              s.MUCLight,
+		Messages:              s.MAM,
+		Accounts:              accounts{n},
+		Logger:                log,
+	})
 }
 
 // AdminAddrs returns the bound addresses of the admin API listeners, in config order.
@@ -150,6 +177,9 @@ func (s *Server) Close() error {
 		errs = append(errs, l.Close())
 	}
 	for _, a := range s.admins {
+		errs = append(errs, a.Close())
+	}
+	for _, a := range s.metricsOnly {
 		errs = append(errs, a.Close())
 	}
 	if s.Modules != nil {

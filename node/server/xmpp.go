@@ -38,6 +38,7 @@ func (s *Server) startXMPP(opts Options) error {
 		Filters:      []router.Filter{s.moduleFilter},
 		Remote:       s.remote(),
 		Logger:       s.log,
+		Metrics:      s.metrics.set,
 	})
 	if err != nil {
 		return err
@@ -118,6 +119,7 @@ func (s *Server) c2sConfig(l config.C2SListener) (c2s.Config, error) {
 		Access:              s.c2sAccess(l.Access), // access.go
 		Modules:             s.Modules,
 		Logger:              s.log,
+		Metrics:             s.metrics.set,
 	}
 	if l.Shaper != "" && l.Shaper != "none" {
 		lc.ShaperRate = cfg.Shapers[l.Shaper]

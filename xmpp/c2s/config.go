@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/metrics"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/sasl/scram"
@@ -165,6 +166,9 @@ type Config struct {
 	CloseTimeout time.Duration
 
 	Logger *slog.Logger
+	// Metrics receives the listener's counters (authentications, stanzas in
+	// and out, connections); nil keeps them private.
+	Metrics *metrics.Set
 }
 
 // Defaults.
@@ -208,5 +212,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Metrics = metrics.Or(c.Metrics)
 	return c, nil
 }

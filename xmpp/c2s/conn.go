@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/metrics"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/sasl/scram"
@@ -42,6 +43,9 @@ type conn struct {
 	jid      jid.JID
 	jidStr   string // jid.String(), the stamp on every stanza sent
 	bareStr  string
+
+	// The host type's stanza counters, set with hostType (stream.go).
+	stanzasIn, stanzasOut *metrics.Counter
 
 	// Module state. mods is fixed at creation; managed is set before Bind and never
 	// changes after; pres and kv are read by any goroutine.

@@ -95,6 +95,7 @@ func (l *Listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		l.cfg.Metrics.ConnsAccepted.Inc()
 		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
@@ -110,6 +111,7 @@ func (l *Listener) acceptLoop() {
 		}
 		c := newConn(l, raw)
 		l.conns[c] = struct{}{}
+		l.cfg.Metrics.ConnsOpen.Inc()
 		l.wg.Add(1)
 		l.mu.Unlock()
 		go c.serve()
@@ -120,6 +122,7 @@ func (l *Listener) remove(c *conn) {
 	l.mu.Lock()
 	delete(l.conns, c)
 	l.mu.Unlock()
+	l.cfg.Metrics.ConnsOpen.Dec()
 	l.wg.Done()
 }
 

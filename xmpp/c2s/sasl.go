@@ -248,6 +248,7 @@ func (c *conn) plainUser(id string) (string, error) {
 // bounded number of retries).
 func (c *conn) authFailed(cond string, err error) error {
 	c.fails++
+	c.l.cfg.Metrics.AuthFailed.For(c.hostType).Inc()
 	c.l.cfg.Logger.Debug("c2s: authentication failed", "remote", c.raw.RemoteAddr(),
 		"domain", c.domain, "condition", cond, "attempt", c.fails, "error", err)
 	if werr := c.writeStringNow(`<failure xmlns="` + nsSASL + `"><` + cond + `/></failure>`); werr != nil {
@@ -263,6 +264,7 @@ func (c *conn) authFailed(cond string, err error) error {
 // 6.4.6).
 func (c *conn) authSucceeded(user string, additional []byte) error {
 	c.user = user
+	c.l.cfg.Metrics.AuthSucceeded.For(c.hostType).Inc()
 	c.cb = scram.ChannelBinding{}
 	c.mechs = nil
 	s := `<success xmlns="` + nsSASL + `"/>`

@@ -85,6 +85,7 @@ func (c *conn) handleStanza(el *xmlstream.Element) error {
 		}
 		return streamErr(UnsupportedStanzaType, "")
 	}
+	c.stanzasIn.Inc()
 	switch from := el.Attr("from"); from {
 	case "":
 		el.SetAttr("from", c.jidStr)

@@ -91,6 +91,8 @@ func (c *conn) checkHeader(h *xmlstream.StreamHeader) error {
 		c.domain = domain
 		c.mu.Unlock()
 		c.hostType = hostType
+		m := c.l.cfg.Metrics
+		c.stanzasIn, c.stanzasOut = m.ElementsIn.For(hostType), m.ElementsOut.For(hostType)
 	}
 	if !versionOK(h.Attr("version")) {
 		return streamErr(UnsupportedVersion, "version 1.0 required")

@@ -139,6 +139,7 @@ func (c *conn) send(el *xmlstream.Element) {
 		o := c.outLocked()
 		*o = el.AppendXML(*o, xmlstream.ClientNamespace)
 		c.outN++
+		c.stanzasOut.Inc()
 		c.kickLocked()
 	}
 	c.mu.Unlock()
@@ -158,6 +159,7 @@ func (c *conn) enqueueLocked(el *xmlstream.Element) bool {
 		c.dropOutLocked()
 		return false
 	}
+	c.stanzasOut.Inc()
 	c.kickLocked()
 	return true
 }

@@ -36,10 +36,13 @@ type Subdomains interface {
 
 func start(env *module.Env, _ module.Options) error {
 	dir := env.Directory()
+	// router_stanza_dropped, by the recipient's host type (this one).
+	dropped := env.Metrics().StanzaDropped.For(env.HostType())
 	env.OnIncoming(module.PrioFirst, func(from, to jid.JID, el *xmlstream.Element) (module.Verdict, *xmlstream.Element) {
 		if !Crosses(dir, from.Domain(), to.Domain()) {
 			return module.Continue, nil
 		}
+		dropped.Inc()
 		// The router sends the reply from the original 'to' to the original 'from'
 		// without running the filters again, and never answers an error stanza.
 		return module.Stop, stanza.ErrorReply(el, stanza.ServiceUnavailable, Text)

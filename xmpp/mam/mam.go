@@ -26,6 +26,7 @@ import (
 	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/batch"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/metrics"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
@@ -95,6 +96,8 @@ type mod struct {
 	markers    bool
 	noStanzaID bool
 	b          *batch.Batcher[store.ArchiveRecord]
+	// This host type's counters.
+	pmLookups, roomLookups, pmArchived, roomArchived *metrics.Counter
 	// pm: the one-to-one archive is on; room: the MUC Light room archive's options
 	// (nil when mod_mam has no muc section).
 	pm   bool
@@ -122,6 +125,9 @@ func (s *Service) start(env *module.Env, opts module.Options) error {
 		markers:    opt(opts.Bool, "archive_chat_markers", false),
 		noStanzaID: opt(opts.Bool, "no_stanzaid_element", false),
 	}
+	ht, ms := env.HostType(), env.Metrics()
+	m.pmLookups, m.roomLookups = ms.MAMPMLookups.For(ht), ms.MAMRoomLookups.For(ht)
+	m.pmArchived, m.roomArchived = ms.MAMPMArchived.For(ht), ms.MAMRoomArchived.For(ht)
 	if m.defLimit <= 0 || m.maxLimit <= 0 {
 		return fmt.Errorf("mod_mam: result limits must be positive")
 	}
@@ -245,7 +251,11 @@ func (m *mod) archiveAsync(owner, with jid.JID, el *xmlstream.Element) (id uint6
 		ID: id, With: with.String(), XML: el.String(), Dynamic: !m.env.Directory().IsStatic(owner.Domain())})
 	return id, func() error {
 		defer cancel()
-		return w(ctx)
+		err := w(ctx)
+		if err == nil {
+			m.pmArchived.Inc()
+		}
+		return err
 	}
 }
 

@@ -63,6 +63,7 @@ func (m *mod) iq(ctx context.Context, iq *router.IQ) *xmlstream.Element {
 		if !m.shaped(requester, ActionLookup) {
 			return iq.Error(stanza.ResourceConstraint, textFlood)
 		}
+		m.pmLookups.Inc()
 		return m.query(iq)
 	case p.Local == "prefs" && !set:
 		if !m.shaped(requester, ActionGetPrefs) {

@@ -126,6 +126,7 @@ func (s *Service) ArchiveRoomMessage(ctx context.Context, hostType string, room,
 		m.env.Logger().Warn("group message not archived", "room", room.String(), "error", err)
 		return clean
 	}
+	m.roomArchived.Inc()
 	if m.room.noStanzaID {
 		return clean
 	}
@@ -172,6 +173,7 @@ func (s *Service) QueryRoom(ctx context.Context, hostType string, room, requeste
 		if !m.shaped(requester, ActionLookup) {
 			return stanza.ErrorReply(el, stanza.ResourceConstraint, textFlood)
 		}
+		m.roomLookups.Inc()
 		return m.lookup(a, requester, el, p, func(res *xmlstream.Element) { _ = m.r.Deliver(res) })
 	case p.Local == "metadata" && !set && p.Space == NS2:
 		return stanza.Result(el, m.metadataOf(a))

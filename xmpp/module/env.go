@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"github.com/mongoose-go/mongoose-go/xmpp/metrics"
 	"log/slog"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/disco"
@@ -41,6 +42,10 @@ func (e *Env) check() {
 
 // HostType is the host type the module is started for.
 func (e *Env) HostType() string { return e.hostType }
+
+// Metrics is where the module counts what operators graph (docs/metrics.md);
+// resolve a host type's counter once, at start.
+func (e *Env) Metrics() *metrics.Set { return e.h.cfg.Metrics }
 
 // Logger logs with the module's name and host type.
 func (e *Env) Logger() *slog.Logger { return e.log }

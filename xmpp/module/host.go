@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/disco"
+	"github.com/mongoose-go/mongoose-go/xmpp/metrics"
 )
 
 // Config is what a Host gives its modules. Router, Store, Directory and Accounts are
@@ -28,6 +29,8 @@ type Config struct {
 	// Cluster reaches the other nodes (stream resumption across nodes); nil on a
 	// node without a mesh.
 	Cluster Cluster
+	// Metrics receives the modules' counters (Env.Metrics); nil counts privately.
+	Metrics *metrics.Set
 	// BaseContext is the parent of Host.Context; nil means context.Background.
 	BaseContext context.Context
 	Logger      *slog.Logger
@@ -135,6 +138,7 @@ func NewHost(cfg Config) (*Host, error) {
 	if cfg.Router == nil || cfg.Store == nil || cfg.Directory == nil || cfg.Accounts == nil {
 		return nil, errConfig
 	}
+	cfg.Metrics = metrics.Or(cfg.Metrics)
 	h := &Host{cfg: cfg, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.Default()

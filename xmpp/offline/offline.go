@@ -23,6 +23,7 @@ import (
 	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/batch"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/metrics"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
@@ -74,12 +75,14 @@ type mod struct {
 	rule      string // the access rule naming the limit
 	groupchat bool
 	b         *batch.Batcher[store.OfflineRecord]
+	stored    *metrics.Counter
 	locks     [64]sync.Mutex
 	seed      maphash.Seed
 }
 
 func start(env *module.Env, opts module.Options, limit LimitFunc) error {
 	m := &mod{env: env, host: env.Host(), st: env.Store(), r: env.Router(),
+		stored:    env.Metrics().OfflineStored.For(env.HostType()),
 		groupchat: opts.Bool("store_groupchat_messages", false), seed: maphash.MakeSeed()}
 	m.limit, m.rule = limit, opts.String("access_max_user_messages", "max_user_offline_messages")
 	m.b = batch.New(BatchMax, BatchInterval, m.flush)
@@ -142,6 +145,7 @@ func (m *mod) offline(to jid.JID, el *xmlstream.Element) bool {
 		Dynamic: !m.env.Directory().IsStatic(to.Domain())})
 	switch {
 	case err == nil:
+		m.stored.Inc()
 		return true
 	case errors.Is(err, store.ErrOfflineFull):
 		// XEP-0160 section 3: the queue is full; the sender may try again later.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/metrics"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -109,6 +110,9 @@ type Config struct {
 	BaseContext context.Context
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Metrics receives the session gauge and the no-route counter; nil keeps
+	// them private.
+	Metrics *metrics.Set
 }
 
 // Router routes stanzas between the sessions bound on this node and the server's
@@ -127,6 +131,7 @@ type Router struct {
 	shards [shardCount]shard
 	count  atomic.Int64
 	iq     iqTable
+	m      *metrics.Set
 }
 
 // New returns a Router. It fails when cfg.Directory is nil.
@@ -137,7 +142,7 @@ func New(cfg Config) (*Router, error) {
 	if cfg.MaxSessions == 0 {
 		cfg.MaxSessions = DefaultMaxSessions
 	}
-	r := &Router{cfg: cfg, dir: cfg.Directory, log: cfg.Logger, ctx: cfg.BaseContext}
+	r := &Router{cfg: cfg, dir: cfg.Directory, log: cfg.Logger, ctx: cfg.BaseContext, m: metrics.Or(cfg.Metrics)}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -221,6 +226,7 @@ func (r *Router) route(o origin, el *xmlstream.Element) {
 	hostType, ok := r.dir.HostTypeOf(to.Domain())
 	if !ok {
 		// No federation yet: every domain not served here is unreachable.
+		r.m.NoRouteFound.For(r.hostTypeOf(o)).Inc()
 		r.bounce(o, el, remoteServerNotFound)
 		return
 	}
@@ -243,6 +249,16 @@ func (r *Router) route(o origin, el *xmlstream.Element) {
 	case "iq":
 		r.routeIQ(o, to, hostType, el)
 	}
+}
+
+// hostTypeOf returns the host type of a stanza's sender, "" for a domain not
+// served here.
+func (r *Router) hostTypeOf(o origin) string {
+	if o.sess != nil {
+		return o.sess.HostType()
+	}
+	ht, _ := r.dir.HostTypeOf(o.jid.Domain())
+	return ht
 }
 
 // reply sends a stanza the router or a handler produced back to the origin,

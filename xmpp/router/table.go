@@ -91,6 +91,7 @@ func (r *Router) Bind(s Session) error {
 		next := append(make([]entry, 0, len(old)+1), old...)
 		sh.users[bare] = append(next, entry{full.Resource(), s})
 		r.count.Add(1)
+		r.m.Sessions.For(s.HostType()).Inc()
 		r.publishBound(s)
 	}
 	sh.mu.Unlock()
@@ -119,6 +120,7 @@ func (r *Router) Unbind(s Session) {
 		return
 	}
 	r.count.Add(-1)
+	r.m.Sessions.For(s.HostType()).Dec()
 	if len(old) == 1 {
 		delete(sh.users, bare)
 		return
@@ -240,6 +242,7 @@ func (r *Router) CloseDomain(domain string) int {
 		sh.mu.Unlock()
 	}
 	r.count.Add(-int64(len(stopped)))
+	r.uncount(stopped)
 	stopAll(stopped, "", "")
 	return len(stopped)
 }
@@ -261,8 +264,16 @@ func (r *Router) CloseUser(domain, user string) int {
 	sh.mu.Unlock()
 	r.count.Add(-int64(len(es)))
 	stopped := sessionsOf(es)
+	r.uncount(stopped)
 	stopAll(stopped, condConflict, textRemoved)
 	return len(stopped)
+}
+
+// uncount takes sessions removed from the table off the per-host-type gauge.
+func (r *Router) uncount(ss []Session) {
+	for _, s := range ss {
+		r.m.Sessions.For(s.HostType()).Dec()
+	}
 }
 
 func sessionsOf(es []entry) []Session {
