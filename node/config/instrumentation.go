@@ -49,15 +49,7 @@ func (p *parser) instrumentation(root *tbl) Instrumentation {
 
 func (p *parser) prometheusHandler(t *tbl) *PrometheusHandler {
 	h := &PrometheusHandler{}
-	if t.required("host") {
-		h.Host = t.nonEmptyStr("host", "")
-	}
-	if t.required("path") {
-		h.Path = t.nonEmptyStr("path", "")
-		if h.Path != "" && h.Path[0] != '/' {
-			p.errorf(t.key("path"), "must start with \"/\", got %q", h.Path)
-		}
-	}
+	h.Host, h.Path = p.handlerHostPath(t)
 	t.finish()
 	return h
 }

@@ -239,15 +239,7 @@ func (p *parser) httpListener(t *tbl, st *listenState) HTTPListener {
 
 func (p *parser) adminAPI(t *tbl) *AdminAPIHandler {
 	a := &AdminAPIHandler{}
-	if t.required("host") {
-		a.Host = t.nonEmptyStr("host", "")
-	}
-	if t.required("path") {
-		a.Path = t.nonEmptyStr("path", "")
-		if a.Path != "" && a.Path[0] != '/' {
-			p.errorf(t.key("path"), "must start with \"/\", got %q", a.Path)
-		}
-	}
+	a.Host, a.Path = p.handlerHostPath(t)
 	a.Username = t.nonEmptyStr("username", "")
 	a.Password = t.nonEmptyStr("password", "")
 	switch {
@@ -297,4 +289,18 @@ func addrsOverlap(a, b netip.Addr) bool {
 		return a.IsUnspecified() || b.IsUnspecified()
 	}
 	return false
+}
+
+// handlerHostPath reads the host and path every HTTP handler table requires.
+func (p *parser) handlerHostPath(t *tbl) (host, path string) {
+	if t.required("host") {
+		host = t.nonEmptyStr("host", "")
+	}
+	if t.required("path") {
+		path = t.nonEmptyStr("path", "")
+		if path != "" && path[0] != '/' {
+			p.errorf(t.key("path"), "must start with \"/\", got %q", path)
+		}
+	}
+	return host, path
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
@@ -97,7 +98,7 @@ func (s *Service) Lookup(owner, with jid.JID, before time.Time, limit int) ([]Re
 	}
 	out := make([]Recent, 0, len(page.Messages))
 	for _, am := range page.Messages {
-		el, err := parseStored(am.XML)
+		el, err := module.ParseStanza([]byte(am.XML))
 		if err != nil {
 			continue
 		}

@@ -1,7 +1,6 @@
 package mam
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"math"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mongoose-go/mongoose-go/store"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
+	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/stanza"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
@@ -309,7 +309,7 @@ func (m *mod) lookup(a archiveRef, requester jid.JID, el, payload *xmlstream.Ele
 }
 
 func resultMessage(ns, queryID, owner, to string, am store.ArchivedMessage) (*xmlstream.Element, error) {
-	orig, err := parseStored(am.XML)
+	orig, err := module.ParseStanza([]byte(am.XML))
 	if err != nil {
 		return nil, err
 	}
@@ -373,15 +373,4 @@ func (m *mod) metadataOf(a archiveRef) *xmlstream.Element {
 			xmlstream.Attr{Local: "timestamp", Value: IDTime(b.id).Format("2006-01-02T15:04:05.000000Z")}))
 	}
 	return md
-}
-
-const streamOpen = `<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams">`
-
-// parseStored reads an archived stanza back with the server's own tokenizer.
-func parseStored(xml string) (*xmlstream.Element, error) {
-	p := xmlstream.NewParser(bufio.NewReader(strings.NewReader(streamOpen+xml)), xmlstream.Limits{})
-	if _, err := p.ReadHeader(); err != nil {
-		return nil, err
-	}
-	return p.Next()
 }

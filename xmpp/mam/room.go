@@ -216,7 +216,7 @@ func (s *Service) RoomHistory(_ context.Context, room jid.JID, limit int) ([]*xm
 	}
 	out := make([]*xmlstream.Element, 0, len(page.Messages))
 	for _, am := range page.Messages {
-		if el, err := parseStored(am.XML); err == nil {
+		if el, err := module.ParseStanza([]byte(am.XML)); err == nil {
 			out = append(out, el)
 		}
 	}

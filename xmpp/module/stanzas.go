@@ -19,18 +19,18 @@ const nsClient = "jabber:client"
 // stanza lands in jabber:client exactly as it was.
 const streamOpen = `<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams">`
 
-// maxPortableStanza bounds one stanza being decoded.
-const maxPortableStanza = 8 << 20
-
 var errStanzas = errors.New("module: malformed stanza list")
 
 // StanzaXML returns el as XML in the jabber:client namespace.
 func StanzaXML(el *xmlstream.Element) []byte { return el.AppendXML(nil, nsClient) }
 
-// ParseStanza parses one element written by StanzaXML.
+// ParseStanza parses one element written by this server: by StanzaXML, or as stored
+// (offline messages, archived messages), with the server's own tokenizer. Its input
+// was bounded when it was received (max_stanza_size, the mesh's frame size), so no
+// size limit applies here: a stanza once accepted must read back.
 func ParseStanza(xml []byte) (*xmlstream.Element, error) {
 	b := append([]byte(streamOpen), xml...)
-	p := xmlstream.NewParser(bufio.NewReader(bytes.NewReader(b)), xmlstream.Limits{MaxStanzaSize: maxPortableStanza})
+	p := xmlstream.NewParser(bufio.NewReader(bytes.NewReader(b)), xmlstream.Limits{})
 	if _, err := p.ReadHeader(); err != nil {
 		return nil, fmt.Errorf("module: stanza: %w", err)
 	}

@@ -9,12 +9,10 @@
 package offline
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"strings"
 	"sync"
 	"time"
 
@@ -240,7 +238,7 @@ func (m *mod) deliver(s module.Session) {
 		return
 	}
 	for _, msg := range msgs {
-		el, err := parse(msg.XML)
+		el, err := module.ParseStanza([]byte(msg.XML))
 		if err != nil {
 			m.env.Logger().Warn("stored offline message unreadable", "user", u.Bare().String(), "error", err)
 			continue
@@ -253,19 +251,4 @@ func (m *mod) deliver(s module.Session) {
 	if _, err := m.st.Apply(ctx, &store.DeleteOffline{Domain: u.Domain(), User: u.Local(), Upto: msgs[len(msgs)-1].Seq}); err != nil {
 		m.env.Logger().Warn("delivered offline messages not deleted", "user", u.Bare().String(), "error", err)
 	}
-}
-
-const streamOpen = `<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams">`
-
-// parse reads a stored stanza back with the server's own tokenizer.
-func parse(xml string) (*xmlstream.Element, error) {
-	p := xmlstream.NewParser(bufio.NewReader(strings.NewReader(streamOpen+xml)), xmlstream.Limits{})
-	if _, err := p.ReadHeader(); err != nil {
-		return nil, fmt.Errorf("offline: parse: %w", err)
-	}
-	el, err := p.Next()
-	if err != nil {
-		return nil, fmt.Errorf("offline: parse: %w", err)
-	}
-	return el, nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
@@ -306,15 +305,7 @@ func (m *mod) restore(p module.PreBind, node, id string, resp *takeResp) error {
 	m.mu.Lock()
 	m.ids[id] = st
 	m.mu.Unlock()
-	write(ns, xmlstream.NewElement(NS, "resumed",
-		xmlstream.Attr{Local: "h", Value: strconv.FormatUint(uint64(st.in), 10)},
-		xmlstream.Attr{Local: "previd", Value: id}))
-	for _, el := range st.buf {
-		write(ns, el)
-	}
-	if len(st.buf) > 0 && m.ackFreq > 0 {
-		write(ns, xmlstream.NewElement(NS, "r"))
-	}
+	m.writeResumed(ns, st, id)
 	st.mu.Unlock()
 	if _, err := m.call(node, callReq{Op: "commit", ID: id}); err != nil {
 		// The session lives here; the old node ends its copy when its wait ends.

@@ -171,15 +171,7 @@ func (m *mod) preBind(p module.PreBind, el *xmlstream.Element) error {
 		st.timer.Stop()
 	}
 	st.sess, st.detached = ns, false
-	write(ns, xmlstream.NewElement(NS, "resumed",
-		xmlstream.Attr{Local: "h", Value: strconv.FormatUint(uint64(st.in), 10)},
-		xmlstream.Attr{Local: "previd", Value: id}))
-	for _, el := range st.buf {
-		write(ns, el)
-	}
-	if len(st.buf) > 0 && m.ackFreq > 0 {
-		write(ns, xmlstream.NewElement(NS, "r"))
-	}
+	m.writeResumed(ns, st, id)
 	return nil
 }
 
@@ -200,5 +192,20 @@ func (m *mod) stop() {
 	}
 	if cl := m.env.Cluster(); cl != nil {
 		cl.Handle(m.service(), nil)
+	}
+}
+
+// writeResumed answers a resumption on the session that took over: <resumed h
+// previd/>, the unacknowledged stanzas again, and <r/> after them so the client
+// says what it got. It is called with st.mu held.
+func (m *mod) writeResumed(ns module.Session, st *state, id string) {
+	write(ns, xmlstream.NewElement(NS, "resumed",
+		xmlstream.Attr{Local: "h", Value: strconv.FormatUint(uint64(st.in), 10)},
+		xmlstream.Attr{Local: "previd", Value: id}))
+	for _, el := range st.buf {
+		write(ns, el)
+	}
+	if len(st.buf) > 0 && m.ackFreq > 0 {
+		write(ns, xmlstream.NewElement(NS, "r"))
 	}
 }
