@@ -149,6 +149,13 @@ func prepDomain(s string) (string, error) {
 	if len(d) > MaxPartLen {
 		return "", fmt.Errorf("%w: %d bytes after preparation, longer than %d", ErrInvalidDomain, len(d), MaxPartLen)
 	}
+	// The mapping can produce a name the profile itself refuses: U+2135 ALEF
+	// SYMBOL maps to the Hebrew letter alef, which then breaks the bidi rule
+	// beside a left-to-right label character. The prepared form is what every
+	// comparison and every later parse sees, so it must be valid on its own.
+	if again, err := idna.Lookup.ToUnicode(d); err != nil || again != d {
+		return "", fmt.Errorf("%w: %q prepares to %q, which is not a valid domain", ErrInvalidDomain, s, d)
+	}
 	return d, nil
 }
 
