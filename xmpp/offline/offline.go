@@ -89,6 +89,10 @@ func start(env *module.Env, opts module.Options, limit LimitFunc) error {
 	env.OnAvailability(m.availability)
 	env.OnSessionOpened(m.opened)
 	env.OnStop(m.b.Close)
+	if cl := env.Cluster(); cl != nil {
+		cl.Handle(m.service(), m.handle)
+		env.OnStop(func() { cl.Handle(m.service(), nil) })
+	}
 	return nil
 }
 
@@ -224,7 +228,20 @@ func (m *mod) opened(s module.Session) {
 }
 
 func (m *mod) deliver(s module.Session) {
-	u := s.JID()
+	if m.deliverRemote(s) {
+		return
+	}
+	_ = m.deliverQueue(s.JID(), func(el *xmlstream.Element) bool { s.Deliver(el); return true }, nil)
+}
+
+// afterRead, when set (tests), runs between reading a queue and delivering it.
+var afterRead func(user jid.JID)
+
+// deliverQueue delivers u's queue in stored order with send and then deletes it.
+// confirm, when set, must succeed before the delete: it checks that what send
+// queued reached the session. A message send refuses, or a failed confirm, leaves
+// the whole queue in place (the caller then delivers again: at least once).
+func (m *mod) deliverQueue(u jid.JID, send func(*xmlstream.Element) bool, confirm func() error) error {
 	// Two resources coming online together must not both deliver the queue.
 	mu := &m.locks[maphash.String(m.seed, u.Domain()+"\x00"+u.Local())%uint64(len(m.locks))]
 	mu.Lock()
@@ -235,7 +252,10 @@ func (m *mod) deliver(s module.Session) {
 		return nil
 	})
 	if len(msgs) == 0 {
-		return
+		return nil
+	}
+	if afterRead != nil {
+		afterRead(u)
 	}
 	for _, msg := range msgs {
 		el, err := module.ParseStanza([]byte(msg.XML))
@@ -243,7 +263,14 @@ func (m *mod) deliver(s module.Session) {
 			m.env.Logger().Warn("stored offline message unreadable", "user", u.Bare().String(), "error", err)
 			continue
 		}
-		s.Deliver(el)
+		if !send(el) {
+			return fmt.Errorf("offline: delivery to %s refused", u)
+		}
+	}
+	if confirm != nil {
+		if err := confirm(); err != nil {
+			return fmt.Errorf("offline: delivery to %s not confirmed: %w", u, err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(m.env.Context(), 30*time.Second)
 	defer cancel()
@@ -251,4 +278,5 @@ func (m *mod) deliver(s module.Session) {
 	if _, err := m.st.Apply(ctx, &store.DeleteOffline{Domain: u.Domain(), User: u.Local(), Upto: msgs[len(msgs)-1].Seq}); err != nil {
 		m.env.Logger().Warn("delivered offline messages not deleted", "user", u.Bare().String(), "error", err)
 	}
+	return nil
 }
