@@ -3,7 +3,6 @@ package offline_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -11,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mongoose-go/mongoose-go/xmpp/disco"
 	"github.com/mongoose-go/mongoose-go/xmpp/jid"
 	"github.com/mongoose-go/mongoose-go/xmpp/module"
 	"github.com/mongoose-go/mongoose-go/xmpp/module/moduletest"
 	"github.com/mongoose-go/mongoose-go/xmpp/offline"
 	"github.com/mongoose-go/mongoose-go/xmpp/presence"
-	"github.com/mongoose-go/mongoose-go/xmpp/router"
 	"github.com/mongoose-go/mongoose-go/xmpp/xmlstream"
 )
 
@@ -119,30 +116,7 @@ func cluster(t *testing.T) (owner, other *fnode) {
 
 // harness is moduletest.New with a cluster and a given store.
 func harness(t *testing.T, st *moduletest.Store, cl module.Cluster) *moduletest.Harness {
-	dir := moduletest.Directory{"a.com": "basic"}
-	h := &moduletest.Harness{T: t, Store: st, Dir: dir, Disco: disco.NewRegistry()}
-	log := slog.New(slog.DiscardHandler)
-	r, err := router.New(router.Config{
-		Directory: dir,
-		Accounts:  st,
-		Presence:  func(s router.Session, el *xmlstream.Element) { h.Host.Presence(s, el) },
-		Offline:   func(ht string, to jid.JID, el *xmlstream.Element) bool { return h.Host.Offline(ht, to, el) },
-		Filters: []router.Filter{func(ht string, from, to jid.JID, el *xmlstream.Element) (bool, *xmlstream.Element) {
-			return h.Host.Filter(ht, from, to, el)
-		}},
-		Logger: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Router = r
-	disco.Register(r, "", disco.Config{Registry: h.Disco, Accounts: st})
-	h.Host, err = module.NewHost(module.Config{Router: r, Store: st, Directory: dir, Accounts: st, Disco: h.Disco, Cluster: cl, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Host.Close)
-	return h
+	return moduletest.NewWith(t, moduletest.Config{Domains: map[string]string{"a.com": "basic"}, Store: st, Cluster: cl})
 }
 
 // store queues n messages for bob, sent by alice on node n.

@@ -135,7 +135,27 @@ type Harness struct {
 // disco#items answer for every host type.
 func New(t testing.TB, domains map[string]string) *Harness {
 	t.Helper()
-	h := &Harness{T: t, Store: NewStore(t), Dir: Directory(domains), Disco: disco.NewRegistry()}
+	return NewWith(t, Config{Domains: domains})
+}
+
+// Config is what NewWith varies.
+type Config struct {
+	Domains map[string]string // domain → host type
+	// Store is the store (nil: a new one). Harnesses sharing one stand for the
+	// nodes of a cluster, which see the same replicated data.
+	Store *Store
+	// Cluster is given to the modules (module.Config.Cluster); nil: none.
+	Cluster module.Cluster
+}
+
+// NewWith is New with a given store and cluster.
+func NewWith(t testing.TB, c Config) *Harness {
+	t.Helper()
+	st := c.Store
+	if st == nil {
+		st = NewStore(t)
+	}
+	h := &Harness{T: t, Store: st, Dir: Directory(c.Domains), Disco: disco.NewRegistry()}
 	log := slog.New(slog.DiscardHandler)
 	r, err := router.New(router.Config{
 		Directory: h.Dir,
@@ -152,7 +172,7 @@ func New(t testing.TB, domains map[string]string) *Harness {
 	}
 	h.Router = r
 	disco.Register(r, "", disco.Config{Registry: h.Disco, Accounts: h.Store})
-	h.Host, err = module.NewHost(module.Config{Router: r, Store: h.Store, Directory: h.Dir, Accounts: h.Store, Disco: h.Disco, Logger: log})
+	h.Host, err = module.NewHost(module.Config{Router: r, Store: h.Store, Directory: h.Dir, Accounts: h.Store, Disco: h.Disco, Cluster: c.Cluster, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
