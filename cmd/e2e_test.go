@@ -3,11 +3,13 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,8 +32,33 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// freePort returns a loopback port nothing listens on, for a server process started
+// later. It is picked below the kernel's ephemeral range: a port taken with :0 and
+// closed could be handed to any other listener asking for :0 (the in-process test
+// servers of the packages running beside this one do) before the process binds it,
+// and the process would then fail with "address already in use", or a poll would
+// reach someone else's server. Below the range, only another freePort could pick
+// it, at random among thousands.
 func freePort(t *testing.T) int {
 	t.Helper()
+	lo := 32768 // Linux's default start of net.ipv4.ip_local_port_range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				lo = n
+			}
+		}
+	}
+	const base = 10000
+	if lo-base >= 1000 {
+		for range 100 {
+			port := base + rand.IntN(lo-base)
+			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				l.Close()
+				return port
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
