@@ -180,6 +180,16 @@ func OfflineMessages(tx *bolt.Tx, domain, user string) []OfflineMessage {
 	return out
 }
 
+// OfflineLastSeq returns the sequence number of the last message of a user's
+// queue, 0 when the queue is empty, from the queue's meta record alone.
+func OfflineLastSeq(tx *bolt.Tx, domain, user string) uint64 {
+	m := readOfflineMeta(tx.Bucket(bucketOfflineMeta), offlineUserKey(domain, user))
+	if m.count == 0 {
+		return 0
+	}
+	return m.next - 1
+}
+
 // OfflineCount returns the length of a user's queue.
 func OfflineCount(tx *bolt.Tx, domain, user string) int {
 	return int(readOfflineMeta(tx.Bucket(bucketOfflineMeta), offlineUserKey(domain, user)).count)

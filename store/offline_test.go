@@ -65,6 +65,23 @@ func TestOfflineQueue(t *testing.T) {
 	if xs, _ := offlineQueue(t, db, "a.com", "bob"); xs[len(xs)-1] != "new" {
 		t.Fatalf("last %q", xs[len(xs)-1])
 	}
+	// The last sequence number, from the meta record, is the last message's; an
+	// emptied queue has none.
+	db.View(func(tx *bolt.Tx) error {
+		msgs := OfflineMessages(tx, "a.com", "bob")
+		if got := OfflineLastSeq(tx, "a.com", "bob"); got != msgs[len(msgs)-1].Seq {
+			t.Errorf("OfflineLastSeq %d, last message %d", got, msgs[len(msgs)-1].Seq)
+		}
+		upto = msgs[len(msgs)-1].Seq
+		return nil
+	})
+	mustApply(t, db, &DeleteOffline{Domain: "a.com", User: "bob", Upto: upto})
+	db.View(func(tx *bolt.Tx) error {
+		if got := OfflineLastSeq(tx, "a.com", "bob"); got != 0 {
+			t.Errorf("OfflineLastSeq of an empty queue: %d", got)
+		}
+		return nil
+	})
 }
 
 func TestOfflinePurgedWithDomain(t *testing.T) {

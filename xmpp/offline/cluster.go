@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -108,7 +109,7 @@ func (m *mod) deliverRemote(s module.Session) bool {
 }
 
 // handle answers the other nodes' calls.
-func (m *mod) handle(_ context.Context, from string, req []byte) ([]byte, error) {
+func (m *mod) handle(ctx context.Context, from string, req []byte) ([]byte, error) {
 	var r callReq
 	if err := json.Unmarshal(req, &r); err != nil {
 		return nil, fmt.Errorf("offline: bad call: %w", err)
@@ -130,7 +131,7 @@ func (m *mod) handle(_ context.Context, from string, req []byte) ([]byte, error)
 		if cl == nil {
 			return nil, module.ErrNoCluster
 		}
-		m.awaitSeq(full, r.Seq)
+		m.awaitSeq(ctx, full, r.Seq, catchUpWait)
 		send := func(el *xmlstream.Element) bool { return cl.Deliver(from, full, el) }
 		confirm := func() error { return m.call(from, callReq{Op: opSync, JID: r.JID}) }
 		return nil, m.deliverQueue(full, send, confirm)
@@ -142,27 +143,58 @@ func (m *mod) handle(_ context.Context, from string, req []byte) ([]byte, error)
 func (m *mod) lastSeq(u jid.JID) uint64 {
 	var last uint64
 	_ = m.st.View(func(tx *bolt.Tx) error {
-		if msgs := store.OfflineMessages(tx, u.Domain(), u.Local()); len(msgs) > 0 {
-			last = msgs[len(msgs)-1].Seq
-		}
+		last = store.OfflineLastSeq(tx, u.Domain(), u.Local())
 		return nil
 	})
 	return last
 }
 
-// awaitSeq waits, up to catchUpWait, until this node's store holds u's message seq
-// (raft applies it here a moment after the asking node). A queue already emptied
-// past seq looks the same as one that is behind: that case waits the whole bound.
-func (m *mod) awaitSeq(u jid.JID, seq uint64) {
+// awaitSeq waits, up to bound, until this node's store holds u's message seq (raft
+// applies it here a moment after the asking node). A queue already emptied past
+// seq looks the same as one that is behind: that case waits the whole bound.
+func (m *mod) awaitSeq(ctx context.Context, u jid.JID, seq uint64, bound time.Duration) {
 	if seq == 0 {
 		return
 	}
-	deadline := time.Now().Add(catchUpWait)
-	for m.lastSeq(u) < seq && time.Now().Before(deadline) {
-		select {
-		case <-m.env.Context().Done():
+	deadline := time.NewTimer(bound)
+	defer deadline.Stop()
+	for {
+		// Taken before the check: a batch applied after it fires this channel.
+		changed := m.queued.wait()
+		if m.lastSeq(u) >= seq {
 			return
-		case <-time.After(5 * time.Millisecond):
 		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// signal wakes every waiter at once each time it fires.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed at the next fire.
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *signal) fire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
 	}
 }

@@ -76,6 +76,7 @@ type mod struct {
 	stored    *metrics.Counter
 	locks     [64]sync.Mutex
 	seed      maphash.Seed
+	queued    signal // fired when queues changed here (cluster.go)
 }
 
 func start(env *module.Env, opts module.Options, limit LimitFunc) error {
@@ -92,6 +93,12 @@ func start(env *module.Env, opts module.Options, limit LimitFunc) error {
 	if cl := env.Cluster(); cl != nil {
 		cl.Handle(m.service(), m.handle)
 		env.OnStop(func() { cl.Handle(m.service(), nil) })
+		env.Store().OnApplied(func(mu store.Mutation) {
+			if _, ok := mu.(*store.StoreOffline); ok {
+				m.queued.fire()
+			}
+		})
+		env.Store().OnReset(m.queued.fire)
 	}
 	return nil
 }
