@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"maps"
 	"net"
@@ -25,16 +24,7 @@ func csiServer(t *testing.T) string {
 	mods := maps.Clone(cfg.Modules)
 	mods[csi.Name] = config.Module{Name: csi.Name, Opts: map[string]any{"buffer_max": int64(3)}}
 	cfg.Modules = mods
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := serve(t, cfg)
 	provision(t, "http://"+s.AdminAddrs()[0]+"/api", "csi.example", "alice", "bob")
 	return s.C2SAddrs()[0]
 }

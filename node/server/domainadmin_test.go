@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mongoose-go/mongoose-go/node/server"
 )
@@ -47,17 +45,7 @@ func domainAdminServer(t *testing.T, global bool) (string, adminCreds) {
 		cfg.Listen.HTTP[0].AdminAPI.Username = root.user
 		cfg.Listen.HTTP[0].AdminAPI.Password = root.pass
 	}
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api := "http://" + s.AdminAddrs()[0] + "/api"
+	_, api := serve(t, cfg)
 	for _, c := range []struct{ method, path, body string }{
 		{"PUT", "/domains/a.example", `{"host_type":"basic"}`},
 		{"PUT", "/domains/b.example", `{"host_type":"basic"}`},

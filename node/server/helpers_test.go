@@ -14,19 +14,28 @@ import (
 
 // serve starts a server on cfg, stops it when the test ends, and returns it once
 // it serves, with the base URL of its admin API.
-func serve(t *testing.T, cfg *config.Config) (*server.Server, string) {
+func serve(t testing.TB, cfg *config.Config) (*server.Server, string) {
+	t.Helper()
+	s := startServer(t, cfg)
+	t.Cleanup(func() { s.Close() })
+	return s, "http://" + s.AdminAddrs()[0] + "/api"
+}
+
+// startServer starts a server on cfg and returns it once it serves; the caller
+// closes it (tests that restart a node on the same data dir).
+func startServer(t testing.TB, cfg *config.Config) *server.Server {
 	t.Helper()
 	s, err := server.Start(cfg, server.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.WaitReady(ctx); err != nil {
+		s.Close()
 		t.Fatal(err)
 	}
-	return s, "http://" + s.AdminAddrs()[0] + "/api"
+	return s
 }
 
 // withRoomsAndArchives adds host type hostType to cfg: the default modules plus

@@ -315,15 +315,7 @@ func TestContactsREST(t *testing.T) {
 func startCfg(t *testing.T, cfg *config.Config) (*server.Server, string) {
 	t.Helper()
 	cfg.Listen.C2S[0].TLS = &config.TLSConfig{Mode: "starttls"}
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := startServer(t, cfg)
 	return s, "http://" + s.AdminAddrs()[0] + "/api"
 }
 

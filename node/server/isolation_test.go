@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"maps"
 	"testing"
 	"time"
@@ -22,17 +21,7 @@ func isolationServer(t *testing.T) (*server.Server, string) {
 	mods := maps.Clone(cfg.Modules)
 	mods[isolation.Name] = config.Module{Name: isolation.Name}
 	cfg.HostConfigs = append(cfg.HostConfigs, config.HostConfig{HostType: "iso", Modules: mods})
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api := "http://" + s.AdminAddrs()[0] + "/api"
+	s, api := serve(t, cfg)
 	for domain, ht := range map[string]string{"a.example": "iso", "b.example": "iso", "open.example": "basic"} {
 		if code := rest(t, "PUT", api+"/domains/"+domain, `{"host_type":"`+ht+`"}`); code != 204 {
 			t.Fatalf("add %s: %d", domain, code)

@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mongoose-go/mongoose-go/node/config"
 	"github.com/mongoose-go/mongoose-go/node/server"
@@ -20,17 +18,7 @@ func TestMaxUsersPerDomainPerHostType(t *testing.T) {
 	auth := cfg.Auth
 	auth.MaxUsersPerDomain = 2
 	cfg.HostConfigs = append(cfg.HostConfigs, config.HostConfig{HostType: "small", Auth: &auth})
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api := "http://" + s.AdminAddrs()[0] + "/api"
+	_, api := serve(t, cfg)
 	for d, ht := range map[string]string{"s1.example": "small", "s2.example": "small", "big.example": "basic"} {
 		if code := rest(t, "PUT", api+"/domains/"+d, `{"host_type":"`+ht+`"}`); code != 204 {
 			t.Fatalf("add %s: %d", d, code)

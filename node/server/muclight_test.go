@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -48,17 +47,7 @@ func mucLightServerWith(t testing.TB, extra map[string]any, more map[string]conf
 	mods[isolation.Name] = config.Module{Name: isolation.Name}
 	maps.Copy(mods, more)
 	cfg.HostConfigs = append(cfg.HostConfigs, config.HostConfig{HostType: "muc", Modules: mods})
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api := "http://" + s.AdminAddrs()[0] + "/api"
+	s, api := serve(t, cfg)
 	users := map[string][]string{"a.example": mucUsers, "b.example": {"alice"}}
 	for _, domain := range []string{"a.example", "b.example"} {
 		if code := restTB(t, "PUT", api+"/domains/"+domain, `{"host_type":"muc"}`); code != 204 {

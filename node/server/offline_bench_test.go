@@ -23,16 +23,9 @@ import (
 func offlineBenchServer(b *testing.B, users int) (*server.Server, []loadgen.Account) {
 	cfg := server.TestConfig(b.TempDir())
 	cfg.Access["max_user_offline_messages"] = []config.AccessClause{{ACL: "all", Value: "100000000"}}
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
+	s, _ := serve(b, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		b.Fatal(err)
-	}
 	names := []string{"offbench.example"}
 	accts := loadgen.Accounts(names, users)
 	if err := loadgen.Provision(ctx, loadgen.NodeProvisioner{Node: s.Node}, "basic", names, accts, 16); err != nil {

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"maps"
 	"net"
@@ -44,17 +43,8 @@ func regServer(t *testing.T) (addr, api string) {
 	variant("closed", map[string]any{"access": "closed_reg"})
 	variant("strong", map[string]any{"password_strength": int64(32)})
 	variant("noreg", nil)
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api = "http://" + s.AdminAddrs()[0] + "/api"
+	var s *server.Server
+	s, api = serve(t, cfg)
 	for domain, ht := range map[string]string{"reg.example": "basic", "ipdeny.example": "ipdeny",
 		"closed.example": "closed", "strong.example": "strong", "noreg.example": "noreg"} {
 		if code := rest(t, "PUT", api+"/domains/"+domain, `{"host_type":"`+ht+`"}`); code != 204 {

@@ -208,16 +208,7 @@ type chatServer struct {
 func startProvisioned(b *testing.B, prefix string, domains, extra, users int) (*server.Server, []loadgen.Account) {
 	cfg := server.TestConfig(b.TempDir())
 	cfg.General.HostTypes = append(cfg.General.HostTypes, scaleHostType)
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s, _ := serve(b, cfg)
 	if extra > 0 {
 		names := make([]string, extra)
 		for i := range names {
@@ -227,6 +218,8 @@ func startProvisioned(b *testing.B, prefix string, domains, extra, users int) (*
 	}
 	names := loadgen.DomainNames(prefix, domains)
 	accts := loadgen.Accounts(names, users/domains)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	if err := loadgen.Provision(ctx, loadgen.NodeProvisioner{Node: s.Node}, "basic", names, accts, 64); err != nil {
 		b.Fatal(err)
 	}

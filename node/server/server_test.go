@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,16 +24,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func start(tb testing.TB, dir string) *server.Server {
 	tb.Helper()
-	s, err := server.Start(server.TestConfig(dir), server.Options{Logger: quiet})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return s
+	return startServer(tb, server.TestConfig(dir))
 }
 
 func put(tb testing.TB, c *http.Client, base, domain string) int {

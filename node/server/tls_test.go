@@ -1,11 +1,9 @@
 package server_test
 
 import (
-	"context"
 	"crypto/tls"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/mongoose-go/mongoose-go/node/config"
 	"github.com/mongoose-go/mongoose-go/node/server"
@@ -17,16 +15,8 @@ func TestListenerTLSSettings(t *testing.T) {
 	cfg := server.TestConfig(t.TempDir())
 	cfg.Listen.HTTP[0].TLS = &config.TLSConfig{Mode: "tls"}
 	cfg.Listen.C2S[0].TLS = &config.TLSConfig{Mode: "tls", Versions: []string{"tlsv1.3"}}
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startServer(t, cfg)
 	defer s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	resp, err := c.Get("https://" + s.AdminAddrs()[0] + "/api/status")
 	if err != nil {

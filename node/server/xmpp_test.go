@@ -27,16 +27,7 @@ func startTLS(t *testing.T) (*server.Server, string) {
 	t.Helper()
 	cfg := server.TestConfig(t.TempDir())
 	cfg.Listen.C2S[0].TLS = &config.TLSConfig{Mode: "starttls"}
-	s, err := server.Start(cfg, server.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := serve(t, cfg)
 	return s, "http://" + s.AdminAddrs()[0] + "/api"
 }
 
