@@ -203,23 +203,9 @@ func (p *parser) httpListener(t *tbl, st *listenState) HTTPListener {
 			}
 			switch {
 			case typ == "mongoose_admin_api":
-				for i, it := range items {
-					a := p.adminAPI(it)
-					if i > 0 {
-						p.errorf(it.path, "only one mongoose_admin_api handler per listener is supported")
-						continue
-					}
-					l.AdminAPI = a
-				}
+				l.AdminAPI = onePerListener(p, typ, items, p.adminAPI)
 			case typ == "mongoose_prometheus_handler":
-				for i, it := range items {
-					ph := p.prometheusHandler(it)
-					if i > 0 {
-						p.errorf(it.path, "only one mongoose_prometheus_handler per listener is supported")
-						continue
-					}
-					l.Prometheus = ph
-				}
+				l.Prometheus = onePerListener(p, typ, items, p.prometheusHandler)
 			case slices.Contains(httpHandlerTypes, typ):
 				p.warnf(h.key(typ), "HTTP handler not implemented, ignored")
 			default:
@@ -303,4 +289,19 @@ func (p *parser) handlerHostPath(t *tbl) (host, path string) {
 		}
 	}
 	return host, path
+}
+
+// onePerListener parses every table of a handler type (so each is checked) and
+// returns the first: a listener serves at most one handler of a type.
+func onePerListener[T any](p *parser, typ string, items []*tbl, parse func(*tbl) *T) *T {
+	var first *T
+	for i, it := range items {
+		h := parse(it)
+		if i > 0 {
+			p.errorf(it.path, "only one %s handler per listener is supported", typ)
+			continue
+		}
+		first = h
+	}
+	return first
 }

@@ -17,6 +17,13 @@ import (
 // connection's other frames; answers may thus come in any order. A call whose
 // connection breaks fails at once; one without an answer fails when its context
 // ends. A peer that does not know frameCall ignores it (the call times out).
+//
+// The cluster port's RPC channel (node/cluster) also carries request/response pairs;
+// calls travel here instead because their callers need them ordered with the mesh's
+// other frames to the same peer. Stream resumption's commit is answered only after
+// the stanzas forwarded to the new session, and mod_offline's confirming call comes
+// back behind the messages it forwarded; on a separate connection either could
+// overtake them.
 
 // Errors of Call.
 var (
