@@ -147,8 +147,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s, m := c.s, c.s.metrics.set
 	counters := func(d *prometheus.Desc, v *metrics.CounterVec) {
-		v.Each(func(ht string, n uint64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(n), ht)
+		v.Each(func(ht string, c *metrics.Counter) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(c.Value()), ht)
 		})
 	}
 	gauge := func(d *prometheus.Desc, v float64) {
@@ -163,8 +163,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if s.Router != nil {
 		gauge(descNodeSessions, float64(s.Router.Count()))
 	}
-	m.Sessions.Each(func(ht string, n int64) {
-		ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(n), ht)
+	m.Sessions.Each(func(ht string, g *metrics.Gauge) {
+		ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(g.Value()), ht)
 	})
 	counters(descDropped, &m.StanzaDropped)
 	counters(descNoRoute, &m.NoRouteFound)

@@ -70,44 +70,31 @@ func (g *Gauge) Value() int64 {
 	return g.v.Load()
 }
 
-// CounterVec is a family of counters, one per host type. The zero value is ready.
-type CounterVec struct{ m sync.Map } // host type -> *Counter
+// Vec is a family of counters or gauges, one per host type. The zero value is
+// ready.
+type Vec[T Counter | Gauge] struct{ m sync.Map } // host type -> *T
 
-// For returns the counter of hostType, creating it on first use. Hot paths call it
+// CounterVec and GaugeVec are the two families.
+type (
+	CounterVec = Vec[Counter]
+	GaugeVec   = Vec[Gauge]
+)
+
+// For returns the metric of hostType, creating it on first use. Hot paths call it
 // once and keep the result, or rely on its lock-free read for known host types.
-func (v *CounterVec) For(hostType string) *Counter {
+func (v *Vec[T]) For(hostType string) *T {
 	if c, ok := v.m.Load(hostType); ok {
-		return c.(*Counter)
+		return c.(*T)
 	}
-	c, _ := v.m.LoadOrStore(hostType, new(Counter))
-	return c.(*Counter)
+	c, _ := v.m.LoadOrStore(hostType, new(T))
+	return c.(*T)
 }
 
-// Each calls fn for every host type with a counter, in host type order.
-func (v *CounterVec) Each(fn func(hostType string, value uint64)) {
+// Each calls fn for every host type with a metric, in host type order.
+func (v *Vec[T]) Each(fn func(hostType string, m *T)) {
 	for _, k := range sortedKeys(&v.m) {
 		c, _ := v.m.Load(k)
-		fn(k, c.(*Counter).Value())
-	}
-}
-
-// GaugeVec is a family of gauges, one per host type. The zero value is ready.
-type GaugeVec struct{ m sync.Map } // host type -> *Gauge
-
-// For returns the gauge of hostType, creating it on first use.
-func (v *GaugeVec) For(hostType string) *Gauge {
-	if g, ok := v.m.Load(hostType); ok {
-		return g.(*Gauge)
-	}
-	g, _ := v.m.LoadOrStore(hostType, new(Gauge))
-	return g.(*Gauge)
-}
-
-// Each calls fn for every host type with a gauge, in host type order.
-func (v *GaugeVec) Each(fn func(hostType string, value int64)) {
-	for _, k := range sortedKeys(&v.m) {
-		g, _ := v.m.Load(k)
-		fn(k, g.(*Gauge).Value())
+		fn(k, c.(*T))
 	}
 }
 

@@ -34,12 +34,12 @@ func TestVecs(t *testing.T) {
 
 	var keys []string
 	var vals []uint64
-	s.AuthFailed.Each(func(ht string, v uint64) { keys, vals = append(keys, ht), append(vals, v) })
+	s.AuthFailed.Each(func(ht string, c *Counter) { keys, vals = append(keys, ht), append(vals, c.Value()) })
 	if !slices.Equal(keys, []string{"a", "b"}) || !slices.Equal(vals, []uint64{1, 2}) {
 		t.Errorf("counters %v %v", keys, vals)
 	}
 	got := map[string]int64{}
-	s.Sessions.Each(func(ht string, v int64) { got[ht] = v })
+	s.Sessions.Each(func(ht string, g *Gauge) { got[ht] = g.Value() })
 	if len(got) != 2 || got["a"] != 0 || got["b"] != 2 {
 		t.Errorf("gauges %v", got)
 	}
