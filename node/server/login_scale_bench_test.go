@@ -119,11 +119,7 @@ func BenchmarkLoginScaleDomains(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(median(r1), "one-domain-logins/s")
-	b.ReportMetric(median(r2), "100k-domains-logins/s")
-	b.ReportMetric(median(r2)/median(r1), "ratio")
-	b.ReportMetric(spread(r1), "one-spread-%")
-	b.ReportMetric(spread(r2), "100k-spread-%")
+	reportScaleRatio(b, "logins/s", r1, r2)
 	b.ReportMetric(iqr(r1), "one-iqr-%")
 	b.ReportMetric(iqr(r2), "100k-iqr-%")
 }

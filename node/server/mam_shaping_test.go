@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mongoose-go/mongoose-go/node/config"
+	"github.com/mongoose-go/mongoose-go/node/mesh/meshtest"
 	"github.com/mongoose-go/mongoose-go/xmpp/mam"
 )
 
@@ -32,15 +33,21 @@ func TestMAMShapersFromConfig(t *testing.T) {
 			t.Fatalf("vip's query %d refused: %s", i, refused)
 		}
 	}
-	dave := rawLogin(t, addr, "dave", "shape.example")
+	wantFloodShaped(t, rawLogin(t, addr, "dave", "shape.example"))
+}
+
+// wantFloodShaped queries c's archive past the per-user burst and wants MongooseIM's
+// flood refusal before the end.
+func wantFloodShaped(t *testing.T, c *meshtest.Client) {
+	t.Helper()
 	refused := ""
 	for range mam.UserQueryBurst + 5 {
-		if _, got := mamQuery(t, dave, nil, ""); got != "" {
+		if _, got := mamQuery(t, c, nil, ""); got != "" {
 			refused = got
 			break
 		}
 	}
 	if refused != "resource-constraint:The action is cancelled because of flooding." {
-		t.Fatalf("dave's flood: %q", refused)
+		t.Fatalf("%s's flood: %q", c.JID, refused)
 	}
 }

@@ -287,11 +287,17 @@ func BenchmarkChatScaleDomains(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(median(r1), "one-domain-msgs/s")
-	b.ReportMetric(median(r2), "100k-domains-msgs/s")
-	b.ReportMetric(median(r2)/median(r1), "ratio")
-	b.ReportMetric(spread(r1), "one-spread-%")
-	b.ReportMetric(spread(r2), "100k-spread-%")
+	reportScaleRatio(b, "msgs/s", r1, r2)
+}
+
+// reportScaleRatio reports the rounds of one domain (one) against 100,000 domains
+// (many): each median in unit, their ratio, and each spread.
+func reportScaleRatio(b *testing.B, unit string, one, many []float64) {
+	b.ReportMetric(median(one), "one-domain-"+unit)
+	b.ReportMetric(median(many), "100k-domains-"+unit)
+	b.ReportMetric(median(many)/median(one), "ratio")
+	b.ReportMetric(spread(one), "one-spread-%")
+	b.ReportMetric(spread(many), "100k-spread-%")
 }
 
 // Domain creation load of the chat-while-creating benchmarks: MongooseIM's published

@@ -106,7 +106,7 @@ func TestSMResumeOnOtherNode(t *testing.T) {
 	awaitOffline(t, nodes[0], "sm.example", "alice", 0)
 
 	b := smAuth(t, addrB, "alice", "sm.example")
-	b.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='1'/>`)
+	b.resume(id, 1)
 	el := b.want("resumed")
 	wantH(t, el, 2) // alice's presence and message
 	if el.Attr("previd") != id {
@@ -151,7 +151,7 @@ func TestSMResumeOnOtherNode(t *testing.T) {
 	bob.Send(meshtest.Message("alice@sm.example/phone", "m5"))
 	b.wantMessages("m5")
 	a2 := smAuth(t, addrA, "alice", "sm.example")
-	a2.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='6'/>`)
+	a2.resume(id, 6)
 	wantH(t, a2.want("resumed"), 3)
 	a2.wantMessages("m5")
 	for el := b.next(); ; el = b.next() {
@@ -186,20 +186,14 @@ func TestSMResumeOnOtherNodeRefused(t *testing.T) {
 	a.conn.Close()
 
 	c := smAuth(t, addrB, "carol", "sm.example")
-	c.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='0'/>`)
-	if el := c.next(); !failedWith(el, "item-not-found") {
-		t.Fatalf("carol resuming alice's id: %v", el)
-	}
-	c.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id[:8] + `nosuchid' h='0'/>`)
-	if el := c.next(); !failedWith(el, "item-not-found") {
-		t.Fatalf("unknown id: %v", el)
-	}
+	c.wantResumeFailed(id, 0, "item-not-found", "carol resuming alice's id")
+	c.wantResumeFailed(id[:8]+"nosuchid", 0, "item-not-found", "unknown id")
 	c.bind("desk") // the stream is still usable
 
 	// h beyond what A sent: the same stream error as on one node, and A keeps the
 	// session (it goes offline at its timeout below).
 	b := smAuth(t, addrB, "alice", "sm.example")
-	b.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='5'/>`)
+	b.resume(id, 5)
 	for el := b.next(); ; el = b.next() {
 		if el == nil {
 			t.Fatal("the stream ended without <undefined-condition/>")
@@ -216,10 +210,7 @@ func TestSMResumeOnOtherNodeRefused(t *testing.T) {
 	// After A's timeout: not found, and m1 went offline on A's side.
 	awaitOffline(t, nodes[0], "sm.example", "alice", 1)
 	b2 := smAuth(t, addrB, "alice", "sm.example")
-	b2.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='0'/>`)
-	if el := b2.next(); !failedWith(el, "item-not-found") {
-		t.Fatalf("resume after the timeout: %v", el)
-	}
+	b2.wantResumeFailed(id, 0, "item-not-found", "resume after the timeout")
 	b2.bind("phone")
 
 	// Resumed once on B, then closed cleanly there: a second resumption of the id,
@@ -228,14 +219,14 @@ func TestSMResumeOnOtherNodeRefused(t *testing.T) {
 	id3 := a3.enable("tablet")
 	a3.conn.Close()
 	b3 := smAuth(t, addrB, "alice", "sm.example")
-	b3.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id3 + `' h='0'/>`)
+	b3.resume(id3, 0)
 	b3.want("resumed")
 	b3.send(`</stream:stream>`)
 	for el := b3.next(); el != nil; el = b3.next() {
 	}
 	for _, addr := range []string{addrA, addrB} {
 		again := smAuth(t, addr, "alice", "sm.example")
-		again.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id3 + `' h='0'/>`)
+		again.resume(id3, 0)
 		if el := again.next(); !failedWith(el, "item-not-found") {
 			t.Fatalf("second resumption at %s: %v", addr, el)
 		}

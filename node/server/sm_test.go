@@ -153,6 +153,20 @@ func wantH(t *testing.T, el *xmlstream.Element, h int) {
 	}
 }
 
+// resume sends <resume previd h/>.
+func (c *smClient) resume(id string, h int) {
+	c.send(fmt.Sprintf(`<resume xmlns='urn:xmpp:sm:3' previd='%s' h='%d'/>`, id, h))
+}
+
+// wantResumeFailed resumes id and wants <failed/> with cond; what names the case.
+func (c *smClient) wantResumeFailed(id string, h int, cond, what string) {
+	c.t.Helper()
+	c.resume(id, h)
+	if el := c.next(); !failedWith(el, cond) {
+		c.t.Fatalf("%s: %v", what, el)
+	}
+}
+
 func failedWith(el *xmlstream.Element, cond string) bool {
 	return el != nil && el.Local == "failed" && el.Child("urn:ietf:params:xml:ns:xmpp-stanzas", cond) != nil
 }
@@ -237,7 +251,7 @@ func TestSMResume(t *testing.T) {
 	bob.Send(meshtest.Message("alice@sm.example/phone", "m4"))
 
 	a2 := smAuth(t, addr, "alice", "sm.example")
-	a2.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='1'/>`)
+	a2.resume(id, 1)
 	el := a2.want("resumed")
 	wantH(t, el, 1) // alice's one message to bob
 	if el.Attr("previd") != id {
@@ -285,19 +299,10 @@ func TestSMResumeRefused(t *testing.T) {
 	a.conn.Close()
 
 	c := smAuth(t, addr, "carol", "sm.example")
-	c.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='0'/>`)
-	if el := c.next(); !failedWith(el, "item-not-found") {
-		t.Fatalf("resuming alice's session as carol: %v", el)
-	}
-	c.send(`<resume xmlns='urn:xmpp:sm:3' previd='nosuchid' h='0'/>`)
-	if el := c.next(); !failedWith(el, "item-not-found") {
-		t.Fatalf("unknown id: %v", el)
-	}
+	c.wantResumeFailed(id, 0, "item-not-found", "resuming alice's session as carol")
+	c.wantResumeFailed("nosuchid", 0, "item-not-found", "unknown id")
 	c.bind("desk")
-	c.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='0'/>`)
-	if el := c.next(); !failedWith(el, "unexpected-request") {
-		t.Fatalf("resume after bind: %v", el)
-	}
+	c.wantResumeFailed(id, 0, "unexpected-request", "resume after bind")
 }
 
 // smOpts sets mod_stream_management's options for the tests.
@@ -346,10 +351,7 @@ func TestSMTimeoutGoesOffline(t *testing.T) {
 	awaitOffline(t, s, "sm.example", "alice", 2)
 
 	a2 := smAuth(t, addr, "alice", "sm.example")
-	a2.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='1'/>`)
-	if el := a2.next(); !failedWith(el, "item-not-found") {
-		t.Fatalf("resume after the timeout: %v", el)
-	}
+	a2.wantResumeFailed(id, 1, "item-not-found", "resume after the timeout")
 	alice, err := meshtest.Login(addr, "alice", "sm.example", "pw", "desk")
 	if err != nil {
 		t.Fatal(err)
@@ -439,9 +441,6 @@ func TestSMStateGoesWithDomain(t *testing.T) {
 	}
 	provision(t, api, "sm.example", "alice")
 	a2 := smAuth(t, addr, "alice", "sm.example")
-	a2.send(`<resume xmlns='urn:xmpp:sm:3' previd='` + id + `' h='0'/>`)
-	if el := a2.next(); !failedWith(el, "item-not-found") {
-		t.Fatalf("resuming a removed tenant's session: %v", el)
-	}
+	a2.wantResumeFailed(id, 0, "item-not-found", "resuming a removed tenant's session")
 	awaitOffline(t, s, "sm.example", "alice", 0)
 }
